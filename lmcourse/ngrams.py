@@ -1,0 +1,273 @@
+"""N-gram language models written by hand: counts, smoothing, perplexity and sampling.
+
+The counting follows ``nltk.lm`` exactly (each sentence padded with ``order - 1`` ``<s>`` and
+``</s>`` symbols, counts of every n-gram up to the order, unseen words mapped to ``<UNK>``), so
+MLE and Laplace probabilities equal nltk's; the tests check that. The work is done with numpy
+arrays of n-gram codes instead of nested dictionaries, which is what makes it fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from lmcourse.text import BOS, EOS, UNK, Vocabulary, tokenize
+
+SMOOTHINGS = ("mle", "laplace", "add-k", "kneser-ney")
+Sentences = Iterable[Sequence[str]]
+
+
+def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    """All runs of ``n`` consecutive tokens: ``ngrams("a b c".split(), 2)`` -> ``[('a','b'), ('b','c')]``."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def pad(sentence: Sequence[str], order: int) -> list[str]:
+    """``order - 1`` start symbols, the sentence, ``order - 1`` end symbols (as nltk.lm pads)."""
+    return [BOS] * (order - 1) + list(sentence) + [EOS] * (order - 1)
+
+
+class NGramModel:
+    """An n-gram language model: ``NGramModel(3, "kneser-ney").fit(sentences)``.
+
+    ``smoothing`` is ``"mle"`` (relative frequencies), ``"laplace"`` (add one), ``"add-k"``
+    (add ``k``) or ``"kneser-ney"`` (interpolated, absolute ``discount``).
+    """
+
+    def __init__(self, order: int, smoothing: str = "mle", k: float = 1.0, discount: float = 0.75):
+        if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
+            raise ValueError(f"order must be an integer >= 1, got {order!r}")
+        if smoothing not in SMOOTHINGS:
+            raise ValueError(f"smoothing must be one of {', '.join(SMOOTHINGS)}; got {smoothing!r}")
+        if not k >= 0:
+            raise ValueError(f"k must be >= 0, got {k}")
+        if not 0 < discount <= 1:
+            raise ValueError(f"discount must be in (0, 1], got {discount}")
+        self.order = int(order)
+        self.smoothing = smoothing
+        self.k = 1.0 if smoothing == "laplace" else float(k)
+        self.discount = float(discount)
+        self.vocab: Vocabulary | None = None
+
+    def __repr__(self) -> str:
+        fitted = f", vocabulary={len(self.vocab):,} words" if self.vocab else ", not fitted"
+        return f"NGramModel(order={self.order}, smoothing={self.smoothing!r}{fitted})"
+
+    # --- fitting -------------------------------------------------------------------------------
+    def fit(self, sentences: Sentences) -> "NGramModel":
+        """Count every n-gram of order 1..order in the padded sentences (token lists)."""
+        padded = [pad(s, self.order) for s in sentences if len(s)]
+        if not padded:
+            raise ValueError("sentences must hold at least one non-empty sentence, got none")
+        self.vocab = Vocabulary.build(padded)
+        V = self._V = len(self.vocab)
+        lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
+        ids = np.asarray(self.vocab.ids(t for s in padded for t in s), dtype=np.int64)
+        ends = np.repeat(np.cumsum(lengths), lengths)  # where each position's sentence ends
+        positions = np.arange(len(ids), dtype=np.int64)
+
+        # Level j holds the distinct j-grams as sorted codes ``context_index * V + word``, where
+        # context_index is the position of the (j-1)-gram prefix in level j-1.
+        self._codes: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+        self._counts: list[np.ndarray] = [np.array([len(ids)], dtype=np.float64)]
+        self._cont: list[np.ndarray] = []  # N1+(. g): distinct left extensions of each gram
+        prefix_index = np.zeros(len(ids), dtype=np.int64)
+        for j in range(1, self.order + 1):
+            start = positions[positions + j <= ends]
+            codes = prefix_index[start] * V + ids[start + j - 1]
+            uniq, first, inverse, counts = np.unique(codes, return_index=True, return_inverse=True,
+                                                     return_counts=True)
+            if j > 1:  # each distinct j-gram adds one left extension to its (j-1)-gram suffix
+                suffix = prefix_index[start[first] + 1]
+                self._cont.append(np.bincount(suffix, minlength=len(self._codes[j - 1])).astype(float))
+            self._codes.append(uniq)
+            self._counts.append(counts.astype(np.float64))
+            prefix_index = np.full(len(ids), -1, dtype=np.int64)
+            prefix_index[start] = inverse.ravel()
+        self._cont.append(np.zeros(0))  # the top level has no continuation counts
+        self._cont.insert(0, np.zeros(1))
+        self._tables = {("raw", j): self._context_table(self._counts[j], j) for j in range(1, self.order + 1)}
+        for j in range(1, self.order):
+            self._tables["cont", j] = self._context_table(self._cont[j], j)
+        return self
+
+    def _context_table(self, counts: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per context of level j: total count, and number of words seen after it."""
+        ctx = self._codes[j] // self._V
+        size = len(self._codes[j - 1])
+        return (np.bincount(ctx, weights=counts, minlength=size),
+                np.bincount(ctx, weights=counts > 0, minlength=size))
+
+    # --- looking things up ---------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if self.vocab is None:
+            raise RuntimeError("call fit(sentences) before using the model")
+
+    def _find(self, j: int, ctx_index: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Index of the j-grams (context, word) in level j, and whether each exists."""
+        codes = ctx_index * self._V + words
+        pos = np.searchsorted(self._codes[j], codes)
+        pos = np.minimum(pos, len(self._codes[j]) - 1)
+        found = (self._codes[j][pos] == codes) & (ctx_index >= 0)
+        return np.where(found, pos, -1), found
+
+    def _context_index(self, contexts: np.ndarray) -> np.ndarray:
+        """Index of each context row (ids) in its level, -1 where the context was never seen."""
+        index = np.zeros(len(contexts), dtype=np.int64)
+        for j in range(contexts.shape[1]):
+            index, _ = self._find(j + 1, index, contexts[:, j])
+        return index
+
+    def _value(self, table: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return np.where(index >= 0, table[np.maximum(index, 0)], 0.0)
+
+    def _encode_context(self, context: Sequence[str]) -> np.ndarray:
+        context = tuple(context)[-(self.order - 1):] if self.order > 1 else ()
+        return np.asarray(self.vocab.ids(context), dtype=np.int64)
+
+    # --- probabilities -------------------------------------------------------------------------
+    def _probs(self, contexts: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """P(word | context) for rows of context ids (all of one length) and word ids."""
+        m = contexts.shape[1]
+        top = m + 1
+        if self.smoothing != "kneser-ney":
+            ctx = self._context_index(contexts)
+            count = self._value(self._counts[top], self._find(top, ctx, words)[0])
+            total = self._value(self._tables["raw", top][0], ctx)
+            if self.smoothing == "mle":
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    return np.where(total > 0, count / np.where(total > 0, total, 1), 0.0)
+            return (count + self.k) / (total + self.k * self._V)
+        d = self.discount
+        p = np.full(len(words), 1.0 / self._V)  # interpolate down to the uniform distribution
+        for j in range(1, top + 1):
+            kind = "raw" if j == top else "cont"
+            counts = self._counts[j] if kind == "raw" else self._cont[j]
+            totals, types = self._tables[kind, j]
+            ctx = self._context_index(contexts[:, m - (j - 1):]) if j > 1 else np.zeros(len(words), np.int64)
+            count = self._value(counts, self._find(j, ctx, words)[0])
+            total, seen = self._value(totals, ctx), self._value(types, ctx)
+            safe = np.where(total > 0, total, 1.0)
+            p = np.where(total > 0, (np.maximum(count - d, 0) + d * seen * p) / safe, p)
+        return p
+
+    def prob(self, word: str, context: Sequence[str] = ()) -> float:
+        """P(word | context); ``context`` is a tuple of preceding words (the last order-1 count)."""
+        self._check_fitted()
+        ctx = self._encode_context(context)
+        return float(self._probs(ctx[None, :], np.asarray(self.vocab.ids([word])))[0])
+
+    def logprob(self, word: str, context: Sequence[str] = ()) -> float:
+        """Natural log of :meth:`prob` (``-inf`` where an unsmoothed model gives 0)."""
+        with np.errstate(divide="ignore"):
+            return float(np.log(self.prob(word, context)))
+
+    def distribution(self, context: Sequence[str] = ()) -> np.ndarray:
+        """P(w | context) for every word of the vocabulary, in ``self.vocab.words`` order."""
+        self._check_fitted()
+        ctx = self._encode_context(context)
+        return self._probs(np.tile(ctx, (self._V, 1)), np.arange(self._V))
+
+    def count(self, ngram: Sequence[str]) -> int:
+        """How often ``ngram`` (a tuple of 1..order words) occurs in the padded training data."""
+        self._check_fitted()
+        if not 1 <= len(ngram) <= self.order:
+            raise ValueError(f"ngram must have 1 to {self.order} words, got {len(ngram)}")
+        ids = np.asarray(self.vocab.ids(ngram), dtype=np.int64)
+        ctx = self._context_index(ids[None, :-1])
+        index = self._find(len(ids), ctx, ids[-1:])[0]
+        return int(self._value(self._counts[len(ids)], index)[0])
+
+    def num_ngrams(self, j: int | None = None) -> int:
+        """How many distinct n-grams of order ``j`` (default: the model's order) were seen."""
+        self._check_fitted()
+        return len(self._codes[self.order if j is None else j])
+
+    # --- evaluation ----------------------------------------------------------------------------
+    def _windows(self, sentences: Sentences) -> tuple[np.ndarray, np.ndarray]:
+        """Context ids and word ids for every word of every sentence (left-padded with <s>)."""
+        n = self.order
+        rows = [self.vocab.ids([BOS] * (n - 1) + list(s)) for s in sentences if len(s)]
+        if not rows:
+            raise ValueError("sentences must hold at least one non-empty sentence, got none")
+        stream = np.fromiter((i for r in rows for i in r), dtype=np.int64)
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        starts = np.repeat(np.cumsum(lengths) - lengths, lengths - (n - 1))
+        offsets = np.arange(len(starts)) - np.repeat(np.cumsum(lengths - (n - 1)) - (lengths - (n - 1)),
+                                                      lengths - (n - 1))
+        targets = starts + offsets + (n - 1)
+        contexts = stream[targets[:, None] + np.arange(-(n - 1), 0)[None, :]]
+        return contexts, stream[targets]
+
+    def perplexity(self, sentences: Sentences) -> float:
+        """exp of the mean negative log-probability of every word (end symbols are not scored,
+        so models of every order are measured on the same tokens). ``inf`` if any word gets 0."""
+        self._check_fitted()
+        contexts, words = self._windows(sentences)
+        with np.errstate(divide="ignore"):
+            return float(np.exp(-np.mean(np.log(self._probs(contexts, words)))))
+
+    # --- prediction and sampling ---------------------------------------------------------------
+    def _prompt_context(self, context: str | Sequence[str]) -> list[str]:
+        if isinstance(context, str):  # typed text starts a sentence
+            return [BOS] * (self.order - 1) + tokenize(context)
+        return list(context)
+
+    def next_words(self, context: str | Sequence[str] = (), k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` most likely next words and their probabilities (``<s>`` and ``<UNK>`` left out).
+
+        A string is tokenised and read as the start of a sentence; a tuple is used as given.
+        """
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        probs = self.distribution(self._prompt_context(context))
+        order = np.lexsort((np.arange(self._V), -probs))
+        out = [(self.vocab.words[i], float(probs[i])) for i in order
+               if self.vocab.words[i] not in (BOS, UNK) and probs[i] > 0]
+        return out[:k]
+
+    def predict(self, text: str, k: int = 5) -> list[tuple[str, float]]:
+        """The predictor protocol of :mod:`lmcourse.widgets`: top-k next words after ``text``."""
+        return self.next_words(text, k)
+
+    def unknown_words(self, text: str) -> list[str]:
+        """Words of ``text`` that the model never saw in training (it reads them as ``<UNK>``)."""
+        self._check_fitted()
+        return list(dict.fromkeys(t for t in tokenize(text) if t not in self.vocab))
+
+    def generate(self, prompt: str | Sequence[str] = "", length: int = 20, temperature: float = 1.0,
+                 seed: int | None = None) -> list[str]:
+        """Sample ``length`` words after ``prompt``; lower temperature -> more predictable text.
+
+        After an end-of-sentence symbol the context starts afresh. Where an MLE model has never
+        seen a context it backs off to a shorter one, so sampling never gets stuck.
+        """
+        self._check_fitted()
+        if not isinstance(length, (int, np.integer)) or length < 0:
+            raise ValueError(f"length must be an integer >= 0, got {length!r}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        rng = np.random.default_rng(seed)
+        pads = [BOS] * (self.order - 1)
+        context = self._prompt_context(prompt)
+        banned = np.isin(np.arange(self._V), self.vocab.ids([BOS, UNK]))
+        out: list[str] = []
+        while len(out) < length:
+            recent = context[-(self.order - 1):] if self.order > 1 else []
+            for start in range(len(recent) + 1):  # back off until some word has probability
+                probs = np.where(banned, 0.0, self.distribution(recent[start:]))
+                if probs.sum() > 0:
+                    break
+            with np.errstate(divide="ignore"):
+                logits = np.log(probs) / temperature
+            weights = np.exp(logits - logits.max())
+            word = self.vocab.words[rng.choice(self._V, p=weights / weights.sum())]
+            if word == EOS:
+                context = list(pads)
+                continue
+            out.append(word)
+            context.append(word)
+        return out

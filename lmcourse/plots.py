@@ -1,0 +1,105 @@
+"""Figures for the chapters. Each function draws one figure and returns it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+MILESTONES = [
+    (1948, "Shannon: predicting English\nletter by letter"),
+    (1980, "n-gram models in\nspeech recognition"),
+    (1997, "LSTM: a recurrent network\nwith long memory"),
+    (2003, "Neural probabilistic\nlanguage model"),
+    (2013, "word2vec: words\nas vectors"),
+    (2014, "seq2seq and attention\nfor translation"),
+    (2017, "The Transformer:\n'attention is all you need'"),
+    (2018, "GPT and BERT:\npretrain, then fine-tune"),
+    (2020, "GPT-3: few-shot\nlearning at scale"),
+    (2022, "Chat assistants trained\nwith human feedback"),
+]
+
+
+def timeline(milestones: Sequence[tuple[int, str]] = MILESTONES):
+    """Milestones of language modelling on a time axis, labels alternating above and below."""
+    fig, ax = plt.subplots(figsize=(12, 3.8))
+    years = [year for year, _ in milestones]
+    ax.axhline(0, color="0.4", lw=1.5)
+    for i, (year, label) in enumerate(milestones):
+        up = 1 if i % 2 == 0 else -1
+        height = up * (1.0 + 0.55 * (i % 4 >= 2))
+        ax.plot([year, year], [0, height * 0.8], color="0.6", lw=0.8)
+        ax.plot(year, 0, "o", color="#4c72b0")
+        ax.text(year, height, f"{year}\n{label}" if up > 0 else f"{label}\n{year}", ha="center",
+                va="bottom" if up > 0 else "top", fontsize=8)
+    ax.set_xlim(min(years) - 4, max(years) + 5)
+    ax.set_ylim(-2.8, 2.8)
+    ax.set_yticks([])
+    ax.set_xlabel("year")
+    ax.set_title("From counting words to transformers: milestones in language modelling")
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def bigram_heatmap(model, words: Sequence[str]):
+    """P(column word | row word) under a bigram ``model``, for a handful of ``words``."""
+    matrix = np.array([[model.prob(b, (a,)) for b in words] for a in words])
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(words), 0.8 + 0.5 * len(words)))
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(words)), words, rotation=60, ha="right")
+    ax.set_yticks(range(len(words)), words)
+    ax.set_xlabel("next word")
+    ax.set_ylabel("previous word")
+    ax.set_title("Bigram probabilities P(next | previous)")
+    for (i, j), p in np.ndenumerate(matrix):
+        if p >= 0.005:
+            ax.text(j, i, f"{p:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if p > matrix.max() / 2 else "black")
+    fig.colorbar(image, ax=ax, label="probability")
+    fig.tight_layout()
+    return fig
+
+
+def zipf(tokens: Iterable[str], label: str = "corpus"):
+    """Word frequency against frequency rank on log-log axes, with the ideal 1/rank line."""
+    counts = np.array(sorted(Counter(tokens).values(), reverse=True), dtype=float)
+    ranks = np.arange(1, len(counts) + 1)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.loglog(ranks, counts, ".", ms=3, label=label)
+    ax.loglog(ranks, counts[0] / ranks, "--", color="0.4", label="Zipf: frequency ~ 1 / rank")
+    ax.set_xlabel("rank of the word (1 = most frequent)")
+    ax.set_ylabel("number of occurrences")
+    ax.set_title("Zipf's law: a few words are everywhere, most are rare")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def bars(values: dict[str, float], title: str, xlabel: str, log: bool = False):
+    """A horizontal bar chart of named values, e.g. perplexities of several models."""
+    names = list(values)
+    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(names)))
+    ax.barh(names, [values[n] for n in names], color="#4c72b0", log=log)
+    ax.invert_yaxis()
+    for i, n in enumerate(names):
+        ax.text(values[n], i, f" {values[n]:,.1f}", va="center", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def distribution(items: Sequence[tuple[str, float]], title: str):
+    """Bars of (label, probability) pairs, most likely at the top."""
+    fig, ax = plt.subplots(figsize=(6, 0.6 + 0.35 * len(items)))
+    labels = [label for label, _ in items]
+    ax.barh(labels, [p for _, p in items], color="#4c72b0")
+    ax.invert_yaxis()
+    ax.set_xlabel("probability")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,212 @@
+"""Interactive widgets for every chapter, built on one small predictor protocol.
+
+Anything with ``predict(text, k) -> [(label, probability), ...]`` can drive the explorer: an
+n-gram model (next words), the LSTM (next words) or a classifier (topics). The update logic is in
+plain functions (``explore``, ``generate_text``) that the tests call without a browser; the
+widget classes only wire them to controls that exist in ipywidgets 7.7 and 8 alike.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from lmcourse.text import detokenize
+
+MAX_CHARS = 500
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    def predict(self, text: str, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` most likely labels (next words, or classes) for ``text``, most likely first."""
+
+
+@runtime_checkable
+class Generator(Protocol):
+    def generate(self, prompt: str, length: int, temperature: float, seed: int | None) -> list[str]:
+        """``length`` sampled words that continue ``prompt``."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a widget shows: bars for ``items`` and a one-line ``message`` (maybe empty)."""
+
+    items: list[tuple[str, float]] = field(default_factory=list)
+    message: str = ""
+
+    def __str__(self) -> str:
+        lines = [self.message] if self.message else []
+        width = max((len(label) for label, _ in self.items), default=0)
+        lines += [f"{label:<{width}}  {p:6.1%}  {'#' * round(p * 40)}" for label, p in self.items]
+        return "\n".join(lines)
+
+    _repr_pretty_ = lambda self, printer, cycle: printer.text(str(self))  # noqa: E731
+
+
+def foreign_characters(text: str) -> list[str]:
+    """Characters an English word model cannot read: emoji, symbols, non-Latin letters."""
+    odd = []
+    for ch in text:
+        if ch.isascii() or ch.isspace():
+            continue
+        category = unicodedata.category(ch)
+        latin = category.startswith("L") and "LATIN" in unicodedata.name(ch, "")
+        if not latin and category not in ("Pd", "Pi", "Pf", "Po") and ch not in odd:
+            odd.append(ch)
+    return odd
+
+
+def check_input(text: str, max_chars: int = MAX_CHARS, latin_only: bool = True) -> str:
+    """A message explaining why ``text`` cannot be used, or ``""`` when it is fine."""
+    if not isinstance(text, str) or not text.strip():
+        return "Type a few words to start."
+    if len(text) > max_chars:
+        return f"That is {len(text):,} characters; please keep it under {max_chars:,}."
+    odd = foreign_characters(text) if latin_only else []
+    if odd:
+        shown = " ".join(odd[:5])
+        return f"This model only knows English words, so it cannot read {shown}. Try plain English."
+    return ""
+
+
+def explore(predictor: Predictor, text: str, k: int = 5, max_chars: int = MAX_CHARS,
+            latin_only: bool = True) -> Prediction:
+    """What the explorer shows for ``text``: the top-k labels, or a message instead of an error."""
+    problem = check_input(text, max_chars, latin_only)
+    if problem:
+        return Prediction([], problem)
+    try:
+        items = predictor.predict(text, k)
+    except ValueError as err:
+        return Prediction([], str(err))
+    unknown = getattr(predictor, "unknown_words", lambda _: [])(text)
+    notes = []
+    if unknown:
+        words = ", ".join(repr(w) for w in unknown[:5])
+        notes.append(f"Not in the vocabulary, read as <UNK>: {words}.")
+    if not items:
+        notes.append("The model never saw this context, so it gives every word probability 0. "
+                      "A smoothed model would still guess.")
+    return Prediction(items, " ".join(notes))
+
+
+def generate_text(generator: Generator, prompt: str, length: int, temperature: float,
+                  seed: int | None = 0, max_chars: int = MAX_CHARS) -> Prediction:
+    """What the generator shows: the prompt and its sampled continuation, or a message."""
+    problem = check_input(prompt, max_chars)
+    if problem:
+        return Prediction([], problem)
+    try:
+        words = generator.generate(prompt, length=length, temperature=temperature, seed=seed)
+    except ValueError as err:
+        return Prediction([], str(err))
+    continuation = detokenize(words) if not isinstance(words, str) else words
+    sep = "" if continuation[:1] in tuple(".,!?;:") else " "
+    return Prediction([], f"{prompt.strip()}{sep}{continuation}")
+
+
+def append_word(text: str, word: str) -> str:
+    """``text`` with ``word`` added the way the tokenizer would read it back."""
+    if word in (".", ",", "!", "?", ";", ":"):
+        return text.rstrip() + word
+    return (text.rstrip() + " " + word).lstrip()
+
+
+def bars_html(items: Sequence[tuple[str, float]]) -> str:
+    """A small HTML bar chart of (label, probability) pairs."""
+    rows = "".join(
+        f"<tr><td style='padding-right:8px;font-family:monospace'>{html.escape(label)}</td>"
+        f"<td style='width:320px'><div style='background:#4c72b0;height:14px;"
+        f"width:{max(p, 0.002) * 100:.1f}%'></div></td>"
+        f"<td style='padding-left:8px;font-family:monospace'>{p:.1%}</td></tr>"
+        for label, p in items)
+    return f"<table>{rows}</table>"
+
+
+# --- ipywidgets front ends (imported lazily so `import lmcourse` stays light) -------------------
+class _Widget:
+    """Shows as the widget in Jupyter and as one stable line of text elsewhere (and in nbval)."""
+
+    title = "widget"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {
+            "text/plain": f"[{self.title}: interactive, run the notebook to use it]",
+            "application/vnd.jupyter.widget-view+json": {
+                "version_major": 2, "version_minor": 0, "model_id": self.box.model_id},
+        }
+
+
+class Explorer(_Widget):
+    """Type text; bars of the predictor's top-k labels update. Clicking a word appends it."""
+
+    def __init__(self, predictor: Predictor, text: str = "", k: int = 8, title: str = "Next-word explorer",
+                 clickable: bool = True, latin_only: bool = True, max_chars: int = MAX_CHARS):
+        import ipywidgets as w
+
+        self.predictor, self.k, self.title = predictor, k, title
+        self.clickable, self.latin_only, self.max_chars = clickable, latin_only, max_chars
+        self.text = w.Text(value=text, description="Text:", placeholder="Type a few words",
+                           continuous_update=True, layout=w.Layout(width="90%"))
+        self.message = w.HTML()
+        self.bars = w.HTML()
+        self.words = w.HBox()
+        self.box = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), self.text, self.message, self.bars,
+                           self.words])
+        self.text.observe(lambda change: self.update(), names="value")
+        self.update()
+
+    def prediction(self) -> Prediction:
+        return explore(self.predictor, self.text.value, self.k, self.max_chars, self.latin_only)
+
+    def update(self) -> None:
+        import ipywidgets as w
+
+        shown = self.prediction()
+        self.message.value = f"<i>{html.escape(shown.message)}</i>" if shown.message else ""
+        self.bars.value = bars_html(shown.items)
+        buttons = []
+        if self.clickable:
+            for label, _ in shown.items:
+                button = w.Button(description=label, layout=w.Layout(width="auto"),
+                                  tooltip=f"append '{label}'")
+                button.on_click(lambda _, word=label: self.append(word))
+                buttons.append(button)
+        self.words.children = tuple(buttons)
+
+    def append(self, word: str) -> None:
+        self.text.value = append_word(self.text.value, word)
+
+
+class TextGenerator(_Widget):
+    """Prompt, length, temperature and seed in; sampled text out."""
+
+    title = "Text generator"
+
+    def __init__(self, generator: Generator, prompt: str = "", length: int = 20, temperature: float = 1.0,
+                 seed: int = 0, title: str = "Text generator"):
+        import ipywidgets as w
+
+        self.generator, self.title = generator, title
+        self.prompt = w.Text(value=prompt, description="Prompt:", layout=w.Layout(width="90%"))
+        self.length = w.IntSlider(value=length, min=0, max=100, description="Length:")
+        self.temperature = w.FloatSlider(value=temperature, min=0.1, max=2.0, step=0.1,
+                                         description="Temperature:")
+        self.seed = w.IntText(value=seed, description="Seed:")
+        self.button = w.Button(description="Generate", button_style="primary")
+        self.output = w.HTML()
+        self.box = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), self.prompt, self.length,
+                           self.temperature, self.seed, self.button, self.output])
+        self.button.on_click(lambda _: self.update())
+        self.update()
+
+    def result(self) -> Prediction:
+        return generate_text(self.generator, self.prompt.value, self.length.value,
+                             self.temperature.value, self.seed.value)
+
+    def update(self) -> None:
+        self.output.value = f"<p>{html.escape(self.result().message)}</p>"
