@@ -23,23 +23,22 @@ MILESTONES = [
 
 
 def timeline(milestones: Sequence[tuple[int, str]] = MILESTONES):
-    """Milestones of language modelling on a time axis, labels alternating above and below."""
-    fig, ax = plt.subplots(figsize=(12, 3.8))
-    years = [year for year, _ in milestones]
-    ax.axhline(0, color="0.4", lw=1.5)
+    """Milestones of language modelling, evenly spaced in order, labels alternating above and below."""
+    fig, ax = plt.subplots(figsize=(12, 3.6))
+    ax.axhline(0, color="0.4", lw=1.5, zorder=1)
     for i, (year, label) in enumerate(milestones):
         up = 1 if i % 2 == 0 else -1
-        height = up * (1.0 + 0.55 * (i % 4 >= 2))
-        ax.plot([year, year], [0, height * 0.8], color="0.6", lw=0.8)
-        ax.plot(year, 0, "o", color="#4c72b0")
-        ax.text(year, height, f"{year}\n{label}" if up > 0 else f"{label}\n{year}", ha="center",
-                va="bottom" if up > 0 else "top", fontsize=8)
-    ax.set_xlim(min(years) - 4, max(years) + 5)
-    ax.set_ylim(-2.8, 2.8)
+        ax.plot([i, i], [0, 0.55 * up], color="0.6", lw=0.8)
+        ax.scatter([i], [0], color="#4c72b0", zorder=2)
+        ax.text(i, 0.6 * up, f"{year}\n{label}" if up > 0 else f"{label}\n{year}", ha="center",
+                va="bottom" if up > 0 else "top", fontsize=8.5)
+    ax.set_xlim(-0.8, len(milestones) - 0.2)
+    ax.set_ylim(-1.7, 1.7)
+    ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel("year")
+    ax.set_xlabel("time (in order, not to scale)")
     ax.set_title("From counting words to transformers: milestones in language modelling")
-    for side in ("left", "right", "top"):
+    for side in ("left", "right", "top", "bottom"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
     return fig
