@@ -9,6 +9,7 @@ arrays of n-gram codes instead of nested dictionaries, which is what makes it fa
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -23,6 +24,21 @@ def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def _group(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Like ``np.unique(codes, return_inverse=True, return_counts=True)`` but with an unstable
+    (faster) sort, plus one example position per distinct code."""
+    order = np.argsort(codes)
+    ranked = codes[order]
+    new = np.empty(len(ranked), dtype=bool)
+    new[:1] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=new[1:])
+    firsts = np.flatnonzero(new)
+    inverse = np.empty(len(codes), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    counts = np.diff(np.append(firsts, len(ranked)))
+    return ranked[firsts], inverse, counts, order[firsts]
 
 
 def pad(sentence: Sequence[str], order: int) -> list[str]:
@@ -59,13 +75,8 @@ class NGramModel:
     # --- fitting -------------------------------------------------------------------------------
     def fit(self, sentences: Sentences) -> "NGramModel":
         """Count every n-gram of order 1..order in the padded sentences (token lists)."""
-        padded = [pad(s, self.order) for s in sentences if len(s)]
-        if not padded:
-            raise ValueError("sentences must hold at least one non-empty sentence, got none")
-        self.vocab = Vocabulary.build(padded)
-        V = self._V = len(self.vocab)
-        lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
-        ids = np.asarray(self.vocab.ids(t for s in padded for t in s), dtype=np.int64)
+        ids, lengths = self._encode_training(sentences)
+        V = self._V
         ends = np.repeat(np.cumsum(lengths), lengths)  # where each position's sentence ends
         positions = np.arange(len(ids), dtype=np.int64)
 
@@ -73,26 +84,53 @@ class NGramModel:
         # context_index is the position of the (j-1)-gram prefix in level j-1.
         self._codes: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
         self._counts: list[np.ndarray] = [np.array([len(ids)], dtype=np.float64)]
-        self._cont: list[np.ndarray] = []  # N1+(. g): distinct left extensions of each gram
+        self._cont: list[np.ndarray] = [np.zeros(1)]  # N1+(. g): distinct left extensions of g
         prefix_index = np.zeros(len(ids), dtype=np.int64)
         for j in range(1, self.order + 1):
             start = positions[positions + j <= ends]
-            codes = prefix_index[start] * V + ids[start + j - 1]
-            uniq, first, inverse, counts = np.unique(codes, return_index=True, return_inverse=True,
-                                                     return_counts=True)
+            uniq, inverse, counts, example = _group(prefix_index[start] * V + ids[start + j - 1])
             if j > 1:  # each distinct j-gram adds one left extension to its (j-1)-gram suffix
-                suffix = prefix_index[start[first] + 1]
+                suffix = prefix_index[start[example] + 1]
                 self._cont.append(np.bincount(suffix, minlength=len(self._codes[j - 1])).astype(float))
             self._codes.append(uniq)
             self._counts.append(counts.astype(np.float64))
             prefix_index = np.full(len(ids), -1, dtype=np.int64)
-            prefix_index[start] = inverse.ravel()
+            prefix_index[start] = inverse
         self._cont.append(np.zeros(0))  # the top level has no continuation counts
-        self._cont.insert(0, np.zeros(1))
         self._tables = {("raw", j): self._context_table(self._counts[j], j) for j in range(1, self.order + 1)}
         for j in range(1, self.order):
             self._tables["cont", j] = self._context_table(self._cont[j], j)
         return self
+
+    def _encode_training(self, sentences: Sentences) -> tuple[np.ndarray, np.ndarray]:
+        """Build the vocabulary (every padded training word, most frequent first, plus <UNK>) and
+        return the padded sentences as one array of word ids, with each padded sentence's length."""
+        sentences = [s for s in sentences if len(s)]
+        if not sentences:
+            raise ValueError("sentences must hold at least one non-empty sentence, got none")
+        tokens = list(chain.from_iterable(sentences))
+        index: dict[str, int] = {UNK: 0, BOS: 1, EOS: 2}
+        for word in dict.fromkeys(tokens):
+            index.setdefault(word, len(index))
+        flat = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        n_pad = self.order - 1
+        lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences)) + 2 * n_pad
+        ids = np.empty(int(lengths.sum()), dtype=np.int64)
+        starts = np.cumsum(lengths) - lengths
+        real = np.ones(len(ids), dtype=bool)
+        for offset in range(n_pad):  # the padding slots at both ends of every sentence
+            ids[starts + offset], ids[starts + lengths - 1 - offset] = index[BOS], index[EOS]
+            real[starts + offset] = real[starts + lengths - 1 - offset] = False
+        ids[real] = flat
+        counts = np.bincount(ids, minlength=len(index))
+        old_ids = np.flatnonzero(counts[1:] > 0) + 1  # no pads in a unigram model
+        words = np.array(list(index), dtype=object)[old_ids]
+        rank = np.lexsort((words.astype(str), -counts[old_ids]))  # most frequent first, then A-Z
+        self.vocab = Vocabulary((UNK, *words[rank].tolist()))
+        self._V = len(self.vocab)
+        remap = np.zeros(len(index), dtype=np.int64)
+        remap[old_ids[rank]] = np.arange(1, self._V)
+        return remap[ids], lengths
 
     def _context_table(self, counts: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
         """Per context of level j: total count, and number of words seen after it."""
