@@ -95,13 +95,14 @@ def check_profile(profile: str) -> str:
     return profile
 
 
-def hub_reachable(host: str = HUB_HOST, timeout: float = PROBE_TIMEOUT_S) -> bool:
+def hub_reachable(host: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> bool:
     """True when a TCP connection to the hub opens within ``timeout`` seconds.
 
     Name resolution can hang on a machine with no network, so the probe runs in a daemon thread
     and is abandoned after the timeout instead of waiting for the libraries' long retries.
     """
     result: list[bool] = []
+    host = host or HUB_HOST
 
     def probe() -> None:
         try:

@@ -16,8 +16,9 @@ BOS, EOS, UNK = "<s>", "</s>", "<UNK>"
 
 # Words (letters with inner apostrophes or hyphens), numbers, and sentence punctuation.
 TOKEN_RE = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|\d+(?:[.,:]\d+)*|[.,!?;:]")
-# A sentence ends at . ! or ? (maybe followed by a closing quote) before a capital or a quote.
-SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])")
+# A sentence ends at . ! or ? (maybe followed by up to two closing quotes or brackets, which stay
+# with it) before a capital or a quote.
+SENTENCE_END_RE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]])|(?<=[.!?][\"')\]]{2}))\s+(?=[\"'(\[]*[A-Z0-9])")
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "_": " "})
 
 
