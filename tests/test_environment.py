@@ -91,3 +91,41 @@ def test_notebook_first_cell_and_readme_link_colab_and_binder(notebook):
     for link in (colab, binder):
         assert link in first, f"{notebook.name}: first cell lacks {link}"
         assert link in readme, f"README lacks {link}"
+
+
+def bootstrap_cell(notebook: Path) -> str:
+    cells = json.loads(notebook.read_text())["cells"]
+    found = ["".join(c["source"]) for c in cells if "LMCOURSE_REF" in "".join(c["source"])]
+    assert found, f"{notebook.name} has no Colab bootstrap cell"
+    return found[0]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_colab_bootstrap_installs_only_lmcourse_at_the_linked_ref(notebook):
+    source = bootstrap_cell(notebook)
+    ref = re.search(r'LMCOURSE_REF = "([^"]+)"', source).group(1)
+    assert f"/blob/{ref}/notebooks/{notebook.name}" in (REPO / "README.md").read_text()
+    assert "--no-deps" in source and "google.colab" in source
+    for heavy in ("tensorflow", "torch", "transformers", "datasets"):
+        assert heavy not in source.rsplit("--no-deps", 1)[1], heavy
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS[:1], ids=lambda p: p.name)
+def test_colab_bootstrap_does_nothing_outside_colab(notebook, monkeypatch):
+    calls = []
+    monkeypatch.setattr("subprocess.run", lambda *a, **k: calls.append(a))
+    exec(bootstrap_cell(notebook), {})
+    assert calls == []
+
+
+def test_colab_bootstrap_runs_pip_on_colab(monkeypatch):
+    import subprocess
+    import sys
+    import types
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda args, **k: calls.append(args))
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    exec(bootstrap_cell(NOTEBOOKS[0]), {})
+    assert len(calls) == 1 and calls[0][-1].endswith("lmcourse/lmcourse@main")
