@@ -7,6 +7,7 @@ progress bars that would break nbval, and prints one line saying what the profil
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -213,10 +214,26 @@ def setup(chapter: str, profile: str | None = None, seed: int = 0, verbose: bool
         go_offline()
     quiet()
     for name in FRAMEWORKS[chapter]:
-        importlib.import_module(name)
+        with native_stderr_silenced():
+            importlib.import_module(name)
     quiet()
     seed_everything(seed, FRAMEWORKS[chapter])
     runtime = Runtime(profile=profile, reason=reason, chapter=chapter, seed=seed)
     if verbose:
         print(runtime.describe())
     return runtime
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for a while: TensorFlow's C++ start-up log lines
+    (timestamped, so nbval would see them change) ignore TF_CPP_MIN_LOG_LEVEL."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

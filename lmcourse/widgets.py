@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from lmcourse.text import detokenize
+from lmcourse.text import EOS, detokenize
 
 MAX_CHARS = 500
 
@@ -111,6 +111,8 @@ def generate_text(generator: Generator, prompt: str, length: int, temperature: f
 
 def append_word(text: str, word: str) -> str:
     """``text`` with ``word`` added the way the tokenizer would read it back."""
+    if word == EOS:  # the end-of-sentence symbol: the sentence is complete, nothing to type
+        return text
     if word in (".", ",", "!", "?", ";", ":"):
         return text.rstrip() + word
     return (text.rstrip() + " " + word).lstrip()

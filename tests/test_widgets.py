@@ -148,6 +148,7 @@ def test_generate_text_attaches_punctuation():
     ("the cat sat", ".", "the cat sat."),
     ("hello ", ",", "hello,"),
     ("why", "?", "why?"),
+    ("the end.", "</s>", "the end."),  # the end symbol completes the sentence; nothing to type
 ])
 def test_append_word(text, word, result):
     assert append_word(text, word) == result

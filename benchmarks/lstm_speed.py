@@ -1,0 +1,201 @@
+"""How much faster chapter 3's window layout trains than the original every-prefix layout.
+
+Peer: the original Keras example's approach (every prefix of every sentence, pre-padded to the
+longest, one target per sequence). Both sides use the same model (Embedding(10) -> LSTM(50) ->
+softmax, Adam, sparse categorical cross-entropy), the same vocabulary (chapter 2's, built from the
+training split) and the same held-out split of Pride and Prejudice. Only the data layout differs.
+
+Validation perplexity is measured on the same tokens for both: every word of every validation
+sentence except its first (the prefix layout never predicts a word from an empty prefix). The
+prefix model reads the sentence so far; the window model the 32 tokens before the word.
+
+The original trains for a fixed budget; its best validation perplexity is the target. The window
+model then trains until it reaches that target (or the same budget). Clocks count training only,
+not evaluation. Usage::
+
+    python benchmarks/lstm_speed.py [--data-dir ../shared/data/corpora] [--budget 180]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BOOK = "pride_and_prejudice"
+LEARNING_RATE = 0.01  # Adam, the same on both sides
+TARGETS_PER_STEP = 128  # both sides: 128 prefixes, or 4 windows of 32
+
+
+def parse_args() -> argparse.Namespace:
+    default_dir = os.environ.get("LMCOURSE_DATA_DIR") or str(REPO.parent / "shared" / "data" / "corpora")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=default_dir,
+                        help="folder holding austen_prideprejudice.txt (default: %(default)s)")
+    parser.add_argument("--budget", type=float, default=180.0,
+                        help="training seconds for each approach (default: %(default)s)")
+    parser.add_argument("--window", type=int, default=32, help="window length of the chapter's approach")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args()
+
+
+def load(data_dir: str):
+    """Pride and Prejudice from ``data_dir`` only (no download); exit with a message if absent."""
+    from lmcourse.data import BOOKS, DataUnavailableError, load_book_corpus
+
+    os.environ["LMCOURSE_DATA_DIR"] = data_dir
+    try:
+        return load_book_corpus(BOOK, download=False)
+    except DataUnavailableError:
+        sys.exit(f"lstm_speed: {BOOKS[BOOK].filename} not found in {data_dir} (or its corpora/ folder). "
+                 f"Pass --data-dir FOLDER or set LMCOURSE_DATA_DIR.")
+
+
+class PrefixSide:
+    """The original layout. Ids are shifted by one so that 0 is only padding."""
+
+    def __init__(self, corpus, vocab, lstm, keras, np):
+        self.np, self.keras = np, keras
+        train_ids = [[i + 1 for i in vocab.ids(s)] for s in corpus.train]
+        self.x, self.y = lstm.pad_prefixes(lstm.prefix_sequences(train_ids))
+        self.width = self.x.shape[1]
+        valid_ids = [[i + 1 for i in vocab.ids(s)] for s in corpus.valid]
+        vx = keras.utils.pad_sequences([s[:i] for s in valid_ids for i in range(1, len(s))],
+                                       maxlen=self.width, padding="pre", truncating="pre")
+        self.vx, self.vy = vx, np.array([s[i] for s in valid_ids for i in range(1, len(s))])
+        self.model = lstm.prefix_model(len(vocab) + 1, learning_rate=LEARNING_RATE)
+        self.rng = np.random.default_rng(0)
+        self.order, self.cursor = self.rng.permutation(len(self.x)), 0
+
+    targets_per_row = 1
+
+    def rows(self) -> int:
+        return len(self.x)
+
+    def train(self, n_rows: int, batch_size: int) -> int:
+        """Train on the next ``n_rows`` rows of this epoch's shuffled order; return how many."""
+        if self.cursor >= len(self.order):
+            self.order, self.cursor = self.rng.permutation(len(self.x)), 0
+        part = self.order[self.cursor:self.cursor + n_rows]
+        self.cursor += len(part)
+        self.model.fit(self.x[part], self.y[part], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+        return len(part)
+
+    def perplexity(self) -> float:
+        np = self.np
+        probs = self.model.predict(self.vx, batch_size=1024, verbose=0)
+        return float(np.exp(-np.mean(np.log(probs[np.arange(len(self.vy)), self.vy]))))
+
+
+class WindowSide:
+    """The chapter's layout: windows over one stream, a target at every position."""
+
+    def __init__(self, corpus, vocab, lstm, keras, np, window: int):
+        self.np = np
+        self.x, self.y = lstm.windows(lstm.stream_ids(corpus.train, vocab), window)
+        self.lm = lstm.LSTMLanguageModel.build(
+            vocab, lstm.LSTMConfig(window=window, embedding_dim=10, units=50, dropout=0.0,
+                                   learning_rate=LEARNING_RATE, unk_share=0.0))
+        self.valid = corpus.valid
+        # the first word of each sentence is not scored (the prefix layout cannot predict it)
+        self.scored = np.concatenate([np.arange(len(s)) > 0 for s in corpus.valid if len(s)])
+        self.targets_per_row = window
+        self.rng = np.random.default_rng(0)
+        self.order, self.cursor = self.rng.permutation(len(self.x)), 0
+
+    def rows(self) -> int:
+        return len(self.x)
+
+    def train(self, n_rows: int, batch_size: int) -> int:
+        """Train on the next ``n_rows`` rows of this epoch's shuffled order; return how many."""
+        if self.cursor >= len(self.order):
+            self.order, self.cursor = self.rng.permutation(len(self.x)), 0
+        part = self.order[self.cursor:self.cursor + n_rows]
+        self.cursor += len(part)
+        self.lm.model.fit(self.x[part], self.y[part], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+        return len(part)
+
+    def perplexity(self) -> float:
+        logprobs = self.lm.token_logprobs(self.valid)[self.scored]
+        return float(self.np.exp(-self.np.mean(logprobs)))
+
+
+def run(side, name: str, budget: float, chunk_rows: int, batch_size: int, target: float | None = None):
+    """Train in chunks until the budget is spent (or ``target`` is reached); evaluate after each."""
+    trained, cpu, tokens, curve = 0.0, 0.0, 0, []
+    while trained < budget:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        rows = side.train(chunk_rows, batch_size)
+        trained += time.perf_counter() - start
+        cpu += time.process_time() - start_cpu
+        tokens += rows * side.targets_per_row
+        ppl = side.perplexity()
+        curve.append((trained, tokens, ppl, cpu))
+        print(f"  {name:<8} {trained:7.1f} s trained ({cpu:6.1f} s CPU), {tokens:>10,} target tokens, "
+              f"validation perplexity {ppl:8.1f}", flush=True)
+        if target is not None and ppl <= target:
+            break
+    return curve
+
+
+def main() -> None:
+    args = parse_args()
+    corpus = load(args.data_dir)
+    sys.path.insert(0, str(REPO))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import lmcourse
+
+    lmcourse.setup("lstm", profile="offline", seed=args.seed, verbose=False)
+    import keras
+    import numpy as np
+
+    from lmcourse import lstm
+
+    vocab = lstm.build_vocabulary(corpus.train)
+    print(corpus.summary())
+    print(f"vocabulary: {len(vocab):,} entries (chapter 2's words of the training split, plus <UNK> and </s>); "
+          f"keras {keras.__version__}, backend {keras.backend.backend()}")
+
+    prefix = PrefixSide(corpus, vocab, lstm, keras, np)
+    window = WindowSide(corpus, vocab, lstm, keras, np, args.window)
+    print(f"original: {prefix.rows():,} prefix sequences x {prefix.width} steps (pre-padded), 1 target each")
+    print(f"chapter:  {window.rows():,} windows x {args.window} steps, a target at every step")
+    print(f"same model on both sides: Embedding(10) -> LSTM(50) -> softmax; Adam({LEARNING_RATE}), "
+          f"{TARGETS_PER_STEP} targets per step; budget {args.budget:.0f} s of training each")
+
+    print(f"original approach (every prefix, pre-padded, batch {TARGETS_PER_STEP}):")
+    curve_p = run(prefix, "original", args.budget, chunk_rows=-(-prefix.rows() // 8), batch_size=TARGETS_PER_STEP)
+    best = min(p for _, _, p, _ in curve_p)
+    t_p, cpu_p = next((t, c) for t, _, p, c in curve_p if p == best)
+    tok_p = curve_p[-1][1] / curve_p[-1][0]
+
+    batch = max(1, TARGETS_PER_STEP // args.window)
+    print(f"chapter's approach (windows of {args.window}, batch {batch} = {batch * args.window} targets per step), "
+          f"until validation perplexity <= {best:.1f}:")
+    curve_w = run(window, "windows", args.budget, chunk_rows=-(-window.rows() // 8), batch_size=batch, target=best)
+    tok_w = curve_w[-1][1] / curve_w[-1][0]
+    reached = [(t, c) for t, _, p, c in curve_w if p <= best]
+
+    print()
+    print(f"{'approach':<34} {'training tokens/s':>18} {'best val. ppl':>14} {'s to reach ' + format(best, '.1f'):>18}")
+    print(f"{'original (prefixes, padded)':<34} {tok_p:>18,.0f} {best:>14.1f} {t_p:>18.1f}")
+    best_w = min(p for _, _, p, _ in curve_w)
+    print(f"{'chapter (windows, every position)':<34} {tok_w:>18,.0f} {best_w:>14.1f} "
+          f"{(format(reached[0][0], '.1f') if reached else 'not reached'):>18}")
+    print(f"training tokens/s ratio: {tok_w / tok_p:.1f}x")
+    if reached:
+        ratio = t_p / reached[0][0]
+        print(f"time to the original's best perplexity: {ratio:.1f}x faster (target >= 3x: "
+              f"{'met' if ratio >= 3 else 'NOT met'})")
+        # on a shared machine the wall clock depends on other load; process CPU time does not
+        print(f"the same in process CPU time: {cpu_p:.1f} s against {reached[0][1]:.1f} s, "
+              f"{cpu_p / reached[0][1]:.1f}x")
+    else:
+        print(f"the chapter's approach did not reach {best:.1f} within {args.budget:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
