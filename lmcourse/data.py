@@ -191,3 +191,183 @@ def load_book_corpus(names: str | tuple[str, ...], download: bool = True,
     titles = ", ".join(BOOKS[n].title if n in BOOKS else n for n in names)
     texts = [load_book(n, download) for n in names]
     return corpus_from_documents(titles, "Project Gutenberg, public domain", texts, fractions)
+
+
+# --- AG News: topic classification (chapter 4) -----------------------------------------------
+AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")  # class index 1-4 in the CSV
+AG_NEWS_HUB_ID = "fancyzhx/ag_news"  # the bare id "ag_news" no longer resolves in datasets >= 4
+BUNDLED_HEADLINES = "headlines.csv"
+BUNDLED_TEST_FRACTION = 0.25
+
+
+class DataFormatError(ValueError):
+    """A data file that does not follow its format; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class LabelledTexts:
+    """Texts with their class indices (0-based, as the model sees them)."""
+
+    texts: list[str] = field(repr=False)
+    labels: list[int] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def counts(self, label_names: tuple[str, ...] = AG_NEWS_LABELS) -> dict[str, int]:
+        return {name: self.labels.count(i) for i, name in enumerate(label_names)}
+
+
+@dataclass(frozen=True)
+class TopicData:
+    """A topic-classification data set: a train and a test part, and where it came from (and why)."""
+
+    name: str
+    source: str
+    train: LabelledTexts
+    test: LabelledTexts
+    label_names: tuple[str, ...] = AG_NEWS_LABELS
+
+    def summary(self) -> str:
+        return (f"{self.name} ({self.source}): {len(self.train):,} training and "
+                f"{len(self.test):,} test texts, classes {', '.join(self.label_names)}")
+
+
+def clean_ag_news_text(text: str) -> str:
+    """AG News writes a line break as a backslash; read it as a space and squeeze the spaces."""
+    return " ".join(text.replace("\\", " ").split())
+
+
+def read_ag_news_csv(path: Path | str, text: str | None = None) -> LabelledTexts:
+    """Rows ``"class","title","description"`` (class 1-4) -> texts "title description", labels 0-3.
+
+    ``text`` reads the CSV from a string instead of the file (``path`` then only names it).
+    Any malformed row raises DataFormatError naming the file and the line.
+    """
+    import csv
+    import io
+
+    path = Path(path)
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise DataFormatError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    reader = csv.reader(io.StringIO(text), strict=True)
+    texts, labels = [], []
+    n = len(AG_NEWS_LABELS)
+    try:
+        for row in reader:
+            where = f"{path}, line {reader.line_num}"
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != 3:
+                raise DataFormatError(f"{where}: expected 3 fields (class, title, description), "
+                                      f"got {len(row)}: {row[:3]!r}")
+            if row[0].strip() not in {str(i) for i in range(1, n + 1)}:
+                raise DataFormatError(f"{where}: class must be 1 to {n}, got {row[0]!r}")
+            joined = clean_ag_news_text(f"{row[1]} {row[2]}")
+            if not joined:
+                raise DataFormatError(f"{where}: title and description are both empty")
+            texts.append(joined)
+            labels.append(int(row[0]) - 1)
+    except csv.Error as err:
+        raise DataFormatError(f"{path}, line {reader.line_num}: malformed CSV ({err})") from err
+    if not texts:
+        raise DataFormatError(f"{path}: no rows")
+    return LabelledTexts(texts, labels)
+
+
+def stratified_split(data: LabelledTexts, test_fraction: float, seed: int = 0):
+    """Split into (train, test) with the same share of every class in both; fixed by ``seed``."""
+    import random
+
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    rng = random.Random(seed)
+    train, test = [], []
+    for label in sorted(set(data.labels)):
+        idx = [i for i, y in enumerate(data.labels) if y == label]
+        rng.shuffle(idx)
+        cut = round(len(idx) * test_fraction)
+        test += idx[:cut]
+        train += idx[cut:]
+    rng.shuffle(train)
+    rng.shuffle(test)
+    pick = lambda ids: LabelledTexts([data.texts[i] for i in ids], [data.labels[i] for i in ids])  # noqa: E731
+    return pick(train), pick(test)
+
+
+def ag_news_files(folder: Path) -> tuple[Path, Path] | None:
+    """(train CSV, test CSV) in ``folder/ag_news`` or ``folder`` itself; None if absent."""
+    for base in (folder / "ag_news", folder):
+        test = base / "test.csv"
+        for train in (base / "train.csv", base / "train_sample.csv"):
+            if train.is_file() and test.is_file():
+                return train, test
+    return None
+
+
+def load_local_ag_news(folder: Path | str) -> TopicData:
+    """AG News in its original CSV format from ``folder`` (see ``ag_news_files``)."""
+    folder = Path(folder).expanduser()
+    files = ag_news_files(folder)
+    if files is None:
+        raise DataUnavailableError(f"no AG News CSV files in {folder}: expected ag_news/test.csv and "
+                                   "ag_news/train.csv (or train_sample.csv)")
+    train, test = (read_ag_news_csv(p) for p in files)
+    return TopicData("AG News", f"local CSV files {files[0].name} and {files[1].name} in "
+                     f"{files[0].parent}", train, test)
+
+
+def load_bundled_headlines(test_fraction: float = BUNDLED_TEST_FRACTION, seed: int = 0) -> TopicData:
+    """The course's own headlines (written for lmcourse, AG News format), split stratified 75/25."""
+    file = resources.files("lmcourse") / "resources" / BUNDLED_HEADLINES
+    allrows = read_ag_news_csv(f"lmcourse/resources/{BUNDLED_HEADLINES}", file.read_text(encoding="utf-8"))
+    train, test = stratified_split(allrows, test_fraction, seed)
+    return TopicData("course headlines", f"bundled with lmcourse, {len(allrows)} headlines written "
+                     f"for the course, split {1 - test_fraction:.0%}/{test_fraction:.0%}", train, test)
+
+
+def load_hub_ag_news(train_split: str = "train[:5%]", test_split: str = "test",
+                     test_rows: int | None = None, hub_id: str = AG_NEWS_HUB_ID) -> TopicData:
+    """AG News from the Hugging Face hub; DataUnavailableError at once when the hub is unreachable."""
+    from lmcourse.runtime import hub_reachable
+
+    hint = "Use the offline profile, or set LMCOURSE_DATA_DIR to a folder holding ag_news/test.csv."
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        raise DataUnavailableError(f"{hub_id} cannot be downloaded: the offline switch HF_HUB_OFFLINE "
+                                   f"is set. {hint}")
+    if not hub_reachable():
+        raise DataUnavailableError(f"{hub_id} cannot be downloaded: the Hugging Face hub is "
+                                   f"unreachable from this machine. {hint}")
+    import datasets
+
+    try:
+        train, test = (datasets.load_dataset(hub_id, split=s) for s in (train_split, test_split))
+        if test_rows is not None:  # the test split is grouped by class: shuffle before cutting
+            test = test.shuffle(seed=0).select(range(min(test_rows, len(test))))
+            test_split = f"{test_split} ({len(test):,} shuffled rows)"
+    except Exception as err:  # the hub libraries raise many types; say which and what to do
+        raise DataUnavailableError(f"could not load {hub_id} ({type(err).__name__}: {err}). {hint}") from err
+    part = lambda d: LabelledTexts([clean_ag_news_text(t) for t in d["text"]], list(d["label"]))  # noqa: E731
+    return TopicData("AG News", f"Hugging Face hub {hub_id}, {train_split} and {test_split}",
+                     part(train), part(test))
+
+
+def load_ag_news(profile: str = "offline", train_split: str = "train[:5%]",
+                 test_split: str = "test", test_rows: int | None = None) -> TopicData:
+    """AG News for a profile: a local copy in LMCOURSE_DATA_DIR first; then the hub (cpu, gpu)
+    or the bundled course headlines (offline). The ``source`` says which one, and why."""
+    from lmcourse.runtime import check_profile
+
+    check_profile(profile)
+    local = data_dir()
+    if local is not None and ag_news_files(local) is not None:
+        return load_local_ag_news(local)
+    if profile != "offline":
+        return load_hub_ag_news(train_split, test_split, test_rows)
+    data = load_bundled_headlines()
+    why = ("LMCOURSE_DATA_DIR is not set" if local is None
+           else "LMCOURSE_DATA_DIR holds no ag_news/test.csv")
+    return TopicData(data.name, f"{data.source}; {why}", data.train, data.test)

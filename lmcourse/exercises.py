@@ -63,3 +63,89 @@ def check_perplexity(probabilities: Sequence[float], answer) -> Feedback:
 def check_laplace_k(answer) -> Feedback:
     """Which k makes add-k smoothing the same as Laplace smoothing?"""
     return _number(answer, 1.0, "k", "Laplace smoothing is also called add-one smoothing.")
+
+
+# --- chapter 4: fine-tuning a transformer classifier ---------------------------------------
+def check_padding_count(attention_mask: Sequence[int], answer) -> Feedback:
+    """How many positions of a padded headline are padding (attention mask 0)?"""
+    mask = [int(m) for m in attention_mask]
+    return _number(answer, mask.count(0), "the number of padding positions",
+                   "the attention mask is 1 for a real token and 0 for padding; count the zeros.")
+
+
+def check_accuracy_from_confusion(confusion, answer) -> Feedback:
+    """Accuracy read off a confusion matrix (rows: true class, columns: predicted class)."""
+    rows = [[int(n) for n in row] for row in confusion]
+    right = sum(rows[i][i] for i in range(len(rows)))
+    return _number(answer, right / sum(map(sum, rows)), "the accuracy (a fraction between 0 and 1)",
+                   "the right answers are on the diagonal; divide their sum by the sum of all cells.",
+                   rel=1e-3)
+
+
+def check_recall(confusion, labels: Sequence[str], label: str, answer) -> Feedback:
+    """Recall of one class: the share of its true texts that the model put in that class."""
+    if label not in labels:
+        return Feedback(False, f"label must be one of {', '.join(labels)}; got {label!r}")
+    i = list(labels).index(label)
+    row = [int(n) for n in confusion[i]]
+    return _number(answer, row[i] / sum(row), f"the recall of {label}",
+                   f"take the row of {label} (its true texts): the diagonal cell divided by the row's sum.")
+
+
+def check_top_label(probabilities: Sequence[float], labels: Sequence[str], answer) -> Feedback:
+    """Which label does the classifier predict, given its probability for each label?"""
+    expected = labels[max(range(len(labels)), key=lambda i: probabilities[i])]
+    if _missing(answer):
+        return Feedback(False, "No answer yet: replace ... with a label name in quotes, e.g. \"Sports\".")
+    if answer == expected:
+        return Feedback(True, f"Correct: the prediction is the label with the largest probability, {expected}.")
+    if answer not in labels:
+        return Feedback(False, f"{answer!r} is not a label; the labels are {', '.join(labels)}.")
+    return Feedback(False, f"Not quite: {answer} is not the most probable label. Hint: look for the "
+                    "largest probability.")
+
+
+# --- chapter 3: LSTM -------------------------------------------------------------------------
+def check_padded_positions(sentence_lengths: Sequence[int], answer) -> Feedback:
+    """How many padding zeros does the prefix layout hold for sentences of these lengths?
+
+    A sentence of n tokens gives the inputs of lengths 1..n-1 (one per target); every input is
+    pre-padded to the longest input, which is (longest sentence - 1) tokens.
+    """
+    width = max(sentence_lengths) - 1
+    expected = sum(width - k for n in sentence_lengths for k in range(1, n))
+    return _number(answer, expected, "the number of padding positions",
+                   f"the inputs are padded to {width} tokens; a sentence of n tokens gives inputs of "
+                   "1, 2, ..., n-1 real tokens, and each is padded up to that width.", rel=0)
+
+
+def check_perplexity_from_losses(losses: Sequence[float], answer) -> Feedback:
+    """Perplexity from per-word cross-entropy losses (natural logs), as Keras reports them."""
+    expected = math.exp(sum(losses) / len(losses))
+    return _number(answer, expected, "the perplexity",
+                   "a loss is -log(p) of the right word; perplexity is exp() of the mean loss "
+                   "(math.exp, not 10 ** or 2 **, because Keras uses natural logs).")
+
+
+def check_greedy_temperature(probabilities: Sequence[float], answer, share: float = 0.99) -> Feedback:
+    """Pick a temperature at which the most likely word gets at least ``share`` of the mass."""
+    hint = ("sampling uses p ** (1 / temperature), renormalised: temperature 1 changes nothing, "
+            "above 1 flattens the distribution, and towards 0 it becomes greedy.")
+    if _missing(answer):
+        return Feedback(False, f"No answer yet: replace ... with a temperature. Hint: {hint}")
+    try:
+        t = float(answer)
+    except (TypeError, ValueError):
+        return Feedback(False, f"Expected a number for the temperature, got {answer!r}. Hint: {hint}")
+    if not t > 0:
+        return Feedback(False, f"The temperature must be > 0 (the sampler divides by it), got {t:g}. "
+                               f"Hint: {hint}")
+    logs = [math.log(p) / t for p in probabilities if p > 0]
+    top = max(logs)
+    weights = [math.exp(v - top) for v in logs]
+    top_share = 1 / sum(weights)  # the top word's weight is exp(0) = 1
+    if top_share >= share:
+        return Feedback(True, f"Correct: at temperature {t:g} the most likely word gets "
+                              f"{top_share:.1%} of the probability, so sampling is (almost) greedy.")
+    return Feedback(False, f"Not yet: at temperature {t:g} the most likely word gets only {top_share:.1%} "
+                           f"(need {share:.0%}). Hint: {hint}")

