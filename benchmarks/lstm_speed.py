@@ -54,23 +54,12 @@ def load(data_dir: str):
                  f"Pass --data-dir FOLDER or set LMCOURSE_DATA_DIR.")
 
 
-class PrefixSide:
-    """The original layout. Ids are shifted by one so that 0 is only padding."""
+class Side:
+    """Training data ``x``, ``y`` and a Keras ``model``, trained a chunk of rows at a time."""
 
-    def __init__(self, corpus, vocab, lstm, keras, np):
-        self.np, self.keras = np, keras
-        train_ids = [[i + 1 for i in vocab.ids(s)] for s in corpus.train]
-        self.x, self.y = lstm.pad_prefixes(lstm.prefix_sequences(train_ids))
-        self.width = self.x.shape[1]
-        valid_ids = [[i + 1 for i in vocab.ids(s)] for s in corpus.valid]
-        vx = keras.utils.pad_sequences([s[:i] for s in valid_ids for i in range(1, len(s))],
-                                       maxlen=self.width, padding="pre", truncating="pre")
-        self.vx, self.vy = vx, np.array([s[i] for s in valid_ids for i in range(1, len(s))])
-        self.model = lstm.prefix_model(len(vocab) + 1, learning_rate=LEARNING_RATE)
+    def start_epochs(self, np) -> None:
         self.rng = np.random.default_rng(0)
         self.order, self.cursor = self.rng.permutation(len(self.x)), 0
-
-    targets_per_row = 1
 
     def rows(self) -> int:
         return len(self.x)
@@ -84,13 +73,31 @@ class PrefixSide:
         self.model.fit(self.x[part], self.y[part], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
         return len(part)
 
+
+class PrefixSide(Side):
+    """The original layout. Ids are shifted by one so that 0 is only padding."""
+
+    def __init__(self, corpus, vocab, lstm, keras, np):
+        self.np, self.keras = np, keras
+        train_ids = [[i + 1 for i in vocab.ids(s)] for s in corpus.train]
+        self.x, self.y = lstm.pad_prefixes(lstm.prefix_sequences(train_ids))
+        self.width = self.x.shape[1]
+        valid_ids = [[i + 1 for i in vocab.ids(s)] for s in corpus.valid]
+        vx = keras.utils.pad_sequences([s[:i] for s in valid_ids for i in range(1, len(s))],
+                                       maxlen=self.width, padding="pre", truncating="pre")
+        self.vx, self.vy = vx, np.array([s[i] for s in valid_ids for i in range(1, len(s))])
+        self.model = lstm.prefix_model(len(vocab) + 1, learning_rate=LEARNING_RATE)
+        self.start_epochs(np)
+
+    targets_per_row = 1
+
     def perplexity(self) -> float:
         np = self.np
         probs = self.model.predict(self.vx, batch_size=1024, verbose=0)
         return float(np.exp(-np.mean(np.log(probs[np.arange(len(self.vy)), self.vy]))))
 
 
-class WindowSide:
+class WindowSide(Side):
     """The chapter's layout: windows over one stream, a target at every position."""
 
     def __init__(self, corpus, vocab, lstm, keras, np, window: int):
@@ -103,20 +110,8 @@ class WindowSide:
         # the first word of each sentence is not scored (the prefix layout cannot predict it)
         self.scored = np.concatenate([np.arange(len(s)) > 0 for s in corpus.valid if len(s)])
         self.targets_per_row = window
-        self.rng = np.random.default_rng(0)
-        self.order, self.cursor = self.rng.permutation(len(self.x)), 0
-
-    def rows(self) -> int:
-        return len(self.x)
-
-    def train(self, n_rows: int, batch_size: int) -> int:
-        """Train on the next ``n_rows`` rows of this epoch's shuffled order; return how many."""
-        if self.cursor >= len(self.order):
-            self.order, self.cursor = self.rng.permutation(len(self.x)), 0
-        part = self.order[self.cursor:self.cursor + n_rows]
-        self.cursor += len(part)
-        self.lm.model.fit(self.x[part], self.y[part], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
-        return len(part)
+        self.model = self.lm.model
+        self.start_epochs(np)
 
     def perplexity(self) -> float:
         logprobs = self.lm.token_logprobs(self.valid)[self.scored]

@@ -44,23 +44,36 @@ def timeline(milestones: Sequence[tuple[int, str]] = MILESTONES):
     return fig
 
 
+def matrix_figure(matrix, rows: Sequence[str], cols: Sequence[str], figsize: tuple[float, float],
+                  title: str, xlabel: str, ylabel: str, colorbar: str, cell_format: str | None = None,
+                  cell_min: float = 0.0, cmap: str = "Blues", xtick: dict | None = None,
+                  ytick: dict | None = None, fontsize: float = 7):
+    """A labelled heatmap of ``matrix``; cells at or above ``cell_min`` show ``cell_format``."""
+    matrix = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=figsize)
+    image = ax.imshow(matrix, cmap=cmap, vmin=0)
+    ax.set_xticks(range(len(cols)), cols, **(xtick or {}))
+    ax.set_yticks(range(len(rows)), rows, **(ytick or {}))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if cell_format:
+        for (i, j), value in np.ndenumerate(matrix):
+            if value >= cell_min:
+                ax.text(j, i, format(value, cell_format), ha="center", va="center", fontsize=fontsize,
+                        color="white" if value > matrix.max() / 2 else "black")
+    fig.colorbar(image, ax=ax, label=colorbar)
+    fig.tight_layout()
+    return fig
+
+
 def bigram_heatmap(model, words: Sequence[str]):
     """P(column word | row word) under a bigram ``model``, for a handful of ``words``."""
     matrix = np.array([[model.prob(b, (a,)) for b in words] for a in words])
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(words), 0.8 + 0.5 * len(words)))
-    image = ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(words)), words, rotation=60, ha="right")
-    ax.set_yticks(range(len(words)), words)
-    ax.set_xlabel("next word")
-    ax.set_ylabel("previous word")
-    ax.set_title("Bigram probabilities P(next | previous)")
-    for (i, j), p in np.ndenumerate(matrix):
-        if p >= 0.005:
-            ax.text(j, i, f"{p:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if p > matrix.max() / 2 else "black")
-    fig.colorbar(image, ax=ax, label="probability")
-    fig.tight_layout()
-    return fig
+    return matrix_figure(matrix, words, words, (1.0 + 0.55 * len(words), 0.8 + 0.5 * len(words)),
+                         "Bigram probabilities P(next | previous)", "next word", "previous word",
+                         "probability", cell_format=".2f", cell_min=0.005,
+                         xtick={"rotation": 60, "ha": "right"})
 
 
 def zipf(tokens: Iterable[str], label: str = "corpus"):
@@ -131,33 +144,16 @@ def loss_curve(series: dict[str, Sequence[float]], title: str, ylabel: str = "cr
 
 def confusion(matrix, labels: Sequence[str], title: str = "Confusion matrix"):
     """Counts of (true class, predicted class); the diagonal holds the right answers."""
-    matrix = np.asarray(matrix)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.0 * len(labels), 1.2 + 0.9 * len(labels)))
-    image = ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    ax.set_title(title)
-    for (i, j), n in np.ndenumerate(matrix):
-        ax.text(j, i, f"{n:,}", ha="center", va="center", fontsize=9,
-                color="white" if n > matrix.max() / 2 else "black")
-    fig.colorbar(image, ax=ax, label="number of texts")
-    fig.tight_layout()
-    return fig
+    n = len(labels)
+    return matrix_figure(matrix, labels, labels, (1.6 + 1.0 * n, 1.2 + 0.9 * n), title,
+                         "predicted class", "true class", "number of texts", cell_format=",",
+                         xtick={"rotation": 30, "ha": "right"}, fontsize=9)
 
 
 def attention_map(tokens: Sequence[str], weights, title: str = "Attention weights"):
     """How much each token (row) attends to each token (column); each row sums to 1."""
-    weights = np.asarray(weights)
     size = 1.5 + 0.32 * len(tokens)
-    fig, ax = plt.subplots(figsize=(size + 1.2, size))
-    image = ax.imshow(weights, cmap="viridis", vmin=0)
-    ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
-    ax.set_yticks(range(len(tokens)), tokens, fontsize=8)
-    ax.set_xlabel("attended-to token (key)")
-    ax.set_ylabel("attending token (query)")
-    ax.set_title(title)
-    fig.colorbar(image, ax=ax, label="attention weight (share of 1)")
-    fig.tight_layout()
-    return fig
+    return matrix_figure(weights, tokens, tokens, (size + 1.2, size), title,
+                         "attended-to token (key)", "attending token (query)",
+                         "attention weight (share of 1)", cmap="viridis",
+                         xtick={"rotation": 90, "fontsize": 8}, ytick={"fontsize": 8})
