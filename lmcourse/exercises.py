@@ -26,13 +26,20 @@ def _missing(answer) -> bool:
     return answer is None or answer is Ellipsis
 
 
-def _number(answer, expected: float, what: str, hint: str, rel: float = 1e-3) -> Feedback:
+def _parse(answer, what: str, hint: str) -> float | Feedback:
+    """The answer as a number, or the Feedback that says why it is not one."""
     if _missing(answer):
         return Feedback(False, f"No answer yet: replace ... with {what}. Hint: {hint}")
     try:
-        value = float(answer)
+        return float(answer)
     except (TypeError, ValueError):
         return Feedback(False, f"Expected a number for {what}, got {answer!r}. Hint: {hint}")
+
+
+def _number(answer, expected: float, what: str, hint: str, rel: float = 1e-3) -> Feedback:
+    value = _parse(answer, what, hint)
+    if isinstance(value, Feedback):
+        return value
     if math.isclose(value, expected, rel_tol=rel, abs_tol=1e-9):
         return Feedback(True, f"Correct: {what} is {expected:.6g}.")
     direction = "too high" if value > expected else "too low"
@@ -131,12 +138,9 @@ def check_greedy_temperature(probabilities: Sequence[float], answer, share: floa
     """Pick a temperature at which the most likely word gets at least ``share`` of the mass."""
     hint = ("sampling uses p ** (1 / temperature), renormalised: temperature 1 changes nothing, "
             "above 1 flattens the distribution, and towards 0 it becomes greedy.")
-    if _missing(answer):
-        return Feedback(False, f"No answer yet: replace ... with a temperature. Hint: {hint}")
-    try:
-        t = float(answer)
-    except (TypeError, ValueError):
-        return Feedback(False, f"Expected a number for the temperature, got {answer!r}. Hint: {hint}")
+    t = _parse(answer, "a temperature", hint)
+    if isinstance(t, Feedback):
+        return t
     if not t > 0:
         return Feedback(False, f"The temperature must be > 0 (the sampler divides by it), got {t:g}. "
                                f"Hint: {hint}")
