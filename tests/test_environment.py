@@ -129,3 +129,19 @@ def test_colab_bootstrap_runs_pip_on_colab(monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     exec(bootstrap_cell(NOTEBOOKS[0]), {})
     assert len(calls) == 1 and calls[0][-1].endswith("lmcourse/lmcourse@main")
+
+
+def test_binder_start_defaults_to_the_offline_profile(tmp_path):
+    import os
+    import subprocess
+
+    start = REPO / "binder" / "start"
+    assert os.access(start, os.X_OK)
+    env = {k: v for k, v in os.environ.items() if k != "LMCOURSE_PROFILE"}
+    out = subprocess.run([str(start), "sh", "-c", "echo $LMCOURSE_PROFILE"], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "offline"
+    env["LMCOURSE_PROFILE"] = "cpu"  # an explicit choice wins
+    out = subprocess.run([str(start), "sh", "-c", "echo $LMCOURSE_PROFILE"], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "cpu"
