@@ -244,7 +244,7 @@ def minilm_path() -> str | None:
 def load_classifier(profile: str, data: TopicData, model: str | None = None,
                     seed: int = 0) -> TopicClassifier:
     """The model for ``profile`` (or ``model``: a hub id or a local folder), and why it was chosen."""
-    from lmcourse.runtime import hub_reachable
+    from lmcourse.runtime import hub_reachable, offline_switch_on
 
     name = model or profile_settings(profile).model
     labels = data.label_names
@@ -264,11 +264,9 @@ def load_classifier(profile: str, data: TopicData, model: str | None = None,
     if Path(name).is_dir():
         return TopicClassifier(*load_pretrained(name, labels, seed), name=Path(name).name,
                                source=f"local folder {name}", label_names=labels)
-    import os
-
     hint = ("Use the offline profile, or pass a local copy of the model folder "
             f"(--model PATH in the command line).")
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
+    if offline_switch_on():
         raise ModelUnavailableError(f"{name} cannot be downloaded: HF_HUB_OFFLINE is set. {hint}")
     if not hub_reachable():
         raise ModelUnavailableError(f"{name} cannot be downloaded: the Hugging Face hub is "

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from lmcourse.runtime import offline_switch_on
 from lmcourse.text import tokenize_sentences
 
 SPLIT = (0.8, 0.1, 0.1)  # train / validation / test, taken in order within each document
@@ -161,7 +162,7 @@ def book_path(name: str, download: bool = True) -> Path:
         if path.is_file():
             return path
     where = " or ".join(str(p.parent) for p in candidates)
-    if not download or os.environ.get("HF_HUB_OFFLINE") == "1":
+    if not download or offline_switch_on():
         raise DataUnavailableError(
             f"{book.title} is not in {where}, and this profile is offline. Copy {book.filename} "
             f"into a folder and set LMCOURSE_DATA_DIR to it.")
@@ -335,7 +336,7 @@ def load_hub_ag_news(train_split: str = "train[:5%]", test_split: str = "test",
     from lmcourse.runtime import hub_reachable
 
     hint = "Use the offline profile, or set LMCOURSE_DATA_DIR to a folder holding ag_news/test.csv."
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+    if offline_switch_on():
         raise DataUnavailableError(f"{hub_id} cannot be downloaded: the offline switch HF_HUB_OFFLINE "
                                    f"is set. {hint}")
     if not hub_reachable():

@@ -96,6 +96,12 @@ def check_profile(profile: str) -> str:
     return profile
 
 
+def offline_switch_on() -> bool:
+    """True when the Hugging Face offline switch is set (by go_offline() or by the user)."""
+    return any(os.environ.get(key, "").strip().lower() in ("1", "true", "yes", "on")
+               for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
 def hub_reachable(host: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> bool:
     """True when a TCP connection to the hub opens within ``timeout`` seconds.
 
@@ -134,7 +140,7 @@ def detect_profile() -> tuple[str, str]:
     forced = os.environ.get("LMCOURSE_PROFILE", "").strip()
     if forced:
         return check_profile(forced), "set by LMCOURSE_PROFILE"
-    if os.environ.get("HF_HUB_OFFLINE", "").strip() in ("1", "true", "True", "YES", "yes"):
+    if offline_switch_on():
         return "offline", "HF_HUB_OFFLINE is set"
     if not hub_reachable():
         return "offline", "the model hub is unreachable"
