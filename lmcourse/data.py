@@ -336,7 +336,7 @@ def load_hub_ag_news(train_split: str = "train[:5%]", test_split: str = "test",
     from lmcourse.runtime import hub_reachable
 
     hint = "Use the offline profile, or set LMCOURSE_DATA_DIR to a folder holding ag_news/test.csv."
-    if offline_switch_on():
+    if offline_switch_on() or os.environ.get("HF_DATASETS_OFFLINE") == "1":  # datasets' own switch
         raise DataUnavailableError(f"{hub_id} cannot be downloaded: the offline switch HF_HUB_OFFLINE "
                                    f"is set. {hint}")
     if not hub_reachable():

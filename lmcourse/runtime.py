@@ -97,9 +97,8 @@ def check_profile(profile: str) -> str:
 
 
 def offline_switch_on() -> bool:
-    """True when the Hugging Face offline switch is set (by go_offline() or by the user)."""
-    return any(os.environ.get(key, "").strip().lower() in ("1", "true", "yes", "on")
-               for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    """True when the Hugging Face offline switch HF_HUB_OFFLINE is set (by go_offline() or the user)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def hub_reachable(host: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> bool:
