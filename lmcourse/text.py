@@ -16,9 +16,15 @@ BOS, EOS, UNK = "<s>", "</s>", "<UNK>"
 
 # Words (letters with inner apostrophes or hyphens), numbers, and sentence punctuation.
 TOKEN_RE = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|\d+(?:[.,:]\d+)*|[.,!?;:]")
+# Abbreviations that end in a full stop but not a sentence: titles before a name ("Mr. Darcy"),
+# and single capital initials ("J. Smith"; not "I", which ends sentences as a word).
+TITLES = ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Mme", "Mlle", "Messrs", "Prof", "Rev", "Capt", "Col",
+          "Gen", "Lt", "Sgt", "Hon", "Gov", "Sen", "Rep", "Mt")
+NOT_AN_END = "".join(f"(?<!\\b{title}\\.)" for title in TITLES) + r"(?<!\b[A-HJ-Z]\.)"
 # A sentence ends at . ! or ? (maybe followed by up to two closing quotes or brackets, which stay
-# with it) before a capital or a quote.
-SENTENCE_END_RE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]])|(?<=[.!?][\"')\]]{2}))\s+(?=[\"'(\[]*[A-Z0-9])")
+# with it) before a capital or a quote, unless the full stop ends one of those abbreviations.
+SENTENCE_END_RE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]])|(?<=[.!?][\"')\]]{2}))" + NOT_AN_END
+                             + r"\s+(?=[\"'(\[]*[A-Z0-9])")
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "_": " "})
 
 
@@ -34,7 +40,8 @@ def tokenize(text: str) -> list[str]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split running text into sentences at . ! ? followed by a capital letter."""
+    """Split running text into sentences at . ! ? followed by a capital letter (not after "Mr."
+    and other titles, or after an initial such as "J.")."""
     return [s for s in SENTENCE_END_RE.split(normalise(text)) if s]
 
 

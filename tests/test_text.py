@@ -52,6 +52,25 @@ def test_split_sentences_needs_a_capital_after_the_stop():
     assert split_sentences("") == []
 
 
+def test_split_sentences_does_not_end_at_titles_or_initials():
+    assert split_sentences('"My dear Mr. Bennet," said his lady. Mrs. Long and Dr. J. R. Ward came to '
+                           "St. James's. It was I. Then they left.") == [
+        '"My dear Mr. Bennet," said his lady.', "Mrs. Long and Dr. J. R. Ward came to St. James's.",
+        "It was I.", "Then they left."]
+
+
+def test_no_sentence_of_pride_and_prejudice_ends_at_a_title_or_an_initial(shared_corpora):
+    """Before titles were known, 1,093 of its 6,851 "sentences" ended at "Mr.", "Mrs.", "St." or "P."."""
+    import re
+
+    from lmcourse.data import load_book
+
+    sentences = split_sentences(load_book("pride_and_prejudice"))
+    cut = [s for s in sentences if re.search(r"\b(Mr|Mrs|Ms|Dr|St|[A-HJ-Z])\.$", s)]
+    assert cut == []
+    assert 5_500 < len(sentences) < 6_000, len(sentences)  # 6,851 - 1,093 = 5,758 sentences
+
+
 def test_tokenize_sentences_drops_empty_sentences():
     assert tokenize_sentences("Hi there! \u201cOK.\u201d") == [["hi", "there", "!"], ["ok", "."]]
     assert tokenize_sentences("-- \u2014 --") == []
