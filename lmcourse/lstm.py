@@ -17,7 +17,6 @@ read, and scored, as ``<UNK>``, as in chapter 2.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from lmcourse.protocol import (NEXT_WORD_RULES, InputRules, check_k, check_length, check_seed,
+                               check_temperature, check_text)
 from lmcourse.text import BOS, EOS, UNK, Vocabulary, tokenize
-from lmcourse.widgets import foreign_characters
 
 Sentences = Iterable[Sequence[str]]
 SPECIALS = (UNK, EOS)  # the n-gram vocabulary's words; </s> also marks a sentence start
@@ -236,6 +236,8 @@ class LSTMLanguageModel:
     seed)`` behave like :class:`lmcourse.ngrams.NGramModel`'s, so the chapter-2 widgets work.
     """
 
+    input_rules: InputRules = NEXT_WORD_RULES
+
     def __init__(self, model: NextWordLSTM):
         self.model = model
         self.vocab = Vocabulary(tuple(model.words))
@@ -312,20 +314,9 @@ class LSTMLanguageModel:
 
     # --- the predictor protocol ----------------------------------------------------------------
     def encode_prompt(self, text: str) -> list[int]:
-        """Ids of ``</s>`` + the prompt's tokens; ValueError for text the model cannot read."""
-        if not isinstance(text, str):
-            raise ValueError(f"prompt must be a string, got {type(text).__name__}")
-        odd = foreign_characters(text)
-        if odd:
-            raise ValueError(f"prompt must be English text (Latin letters, digits, punctuation); "
-                             f"it contains {' '.join(odd[:5])}")
-        tokens = tokenize(text)
-        if not tokens:
-            raise ValueError(f"prompt must contain at least one word, got {text!r}")
-        if len(tokens) > self.window:
-            raise ValueError(f"prompt must have at most {self.window} tokens (the model's window), "
-                             f"got {len(tokens)}")
-        return self.vocab.ids([EOS, *tokens])
+        """Ids of ``</s>`` (a sentence starts) + the prompt's tokens; ValueError for text the model
+        cannot read. An empty prompt is just the sentence start; the model reads the last window."""
+        return self.vocab.ids([EOS, *tokenize(check_text(text, self.input_rules))])
 
     def distribution(self, ids: Sequence[int]) -> np.ndarray:
         """P(next token) over the vocabulary after the last ``window`` of ``ids``."""
@@ -334,8 +325,7 @@ class LSTMLanguageModel:
 
     def predict(self, text: str, k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` most likely next words after ``text`` (``<UNK>`` left out), most likely first."""
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        k = check_k(k)
         probs = self.distribution(self.encode_prompt(text))
         order = np.lexsort((np.arange(len(probs)), -probs))
         return [(self.vocab.words[i], float(probs[i])) for i in order if self.vocab.words[i] != UNK][:k]
@@ -351,12 +341,9 @@ class LSTMLanguageModel:
         Low temperature -> nearly greedy; 1 -> the model's own distribution; high -> more random.
         ``<UNK>`` is never sampled; ``</s>`` ends a sentence and is shown as nothing.
         """
-        if not isinstance(length, (int, np.integer)) or isinstance(length, bool) or length < 0:
-            raise ValueError(f"length must be an integer >= 0, got {length!r}")
-        if not (isinstance(temperature, (int, float)) and temperature > 0 and math.isfinite(temperature)):
-            raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
+        length, temperature = check_length(length), check_temperature(temperature)
         ids = self.encode_prompt(prompt)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(check_seed(seed))
         unk, eos = self.vocab.ids([UNK, EOS])
         out: list[str] = []
         while len(out) < length:

@@ -13,6 +13,8 @@ from itertools import chain
 
 import numpy as np
 
+from lmcourse.protocol import (NEXT_WORD_RULES, InputRules, check_k, check_length, check_seed,
+                               check_temperature, check_text)
 from lmcourse.text import BOS, EOS, UNK, Vocabulary, tokenize
 
 SMOOTHINGS = ("mle", "laplace", "add-k", "kneser-ney")
@@ -41,6 +43,36 @@ def _group(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return ranked[firsts], inverse, counts, order[firsts]
 
 
+def check_sentences(sentences: Sentences) -> list[Sequence[str]]:
+    """``sentences`` as a list of token lists; a ValueError for text that is not split into words.
+
+    Without this, a string would be read as a list of letters and train a character model.
+    """
+    if isinstance(sentences, str):
+        raise ValueError("sentences must be a list of token lists such as [['the', 'cat', 'sat']], "
+                         "got a string; split text with lmcourse.text.tokenize_sentences(text) first")
+    sentences = list(sentences)
+    for sentence in sentences:
+        if isinstance(sentence, str):
+            raise ValueError(f"each sentence must be a list of tokens such as ['the', 'cat', 'sat'], "
+                             f"got the string {sentence[:40]!r}; use lmcourse.text.tokenize(sentence)")
+    return sentences
+
+
+def check_words(words: Sequence[str], name: str) -> tuple[str, ...]:
+    """``words`` as a tuple; a ValueError for a string, which would be read letter by letter."""
+    if isinstance(words, str):
+        example = tuple(tokenize(words)) or ("the",)
+        raise ValueError(f"{name} must be a tuple of words such as {example!r}, got the string {words!r}")
+    try:
+        words = tuple(words)
+    except TypeError:
+        words = (words,)
+    if not all(isinstance(w, str) for w in words):
+        raise ValueError(f"{name} must be a tuple of words such as ('the', 'cat'), got {words!r}")
+    return words
+
+
 def pad(sentence: Sequence[str], order: int) -> list[str]:
     """``order - 1`` start symbols, the sentence, ``order - 1`` end symbols (as nltk.lm pads)."""
     return [BOS] * (order - 1) + list(sentence) + [EOS] * (order - 1)
@@ -53,13 +85,15 @@ class NGramModel:
     (add ``k``) or ``"kneser-ney"`` (interpolated, absolute ``discount``).
     """
 
+    input_rules: InputRules = NEXT_WORD_RULES
+
     def __init__(self, order: int, smoothing: str = "mle", k: float = 1.0, discount: float = 0.75):
         if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
             raise ValueError(f"order must be an integer >= 1, got {order!r}")
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"smoothing must be one of {', '.join(SMOOTHINGS)}; got {smoothing!r}")
-        if not k >= 0:
-            raise ValueError(f"k must be >= 0, got {k}")
+        if smoothing == "add-k" and not (0 < k < float("inf")):
+            raise ValueError(f"k must be > 0 for add-k smoothing, got {k} (k = 0 is the unsmoothed 'mle')")
         if not 0 < discount <= 1:
             raise ValueError(f"discount must be in (0, 1], got {discount}")
         self.order = int(order)
@@ -105,7 +139,7 @@ class NGramModel:
     def _encode_training(self, sentences: Sentences) -> tuple[np.ndarray, np.ndarray]:
         """Build the vocabulary (every padded training word, most frequent first, plus <UNK>) and
         return the padded sentences as one array of word ids, with each padded sentence's length."""
-        sentences = [s for s in sentences if len(s)]
+        sentences = [s for s in check_sentences(sentences) if len(s)]
         if not sentences:
             raise ValueError("sentences must hold at least one non-empty sentence, got none")
         tokens = list(chain.from_iterable(sentences))
@@ -163,7 +197,8 @@ class NGramModel:
         return np.where(index >= 0, table[np.maximum(index, 0)], 0.0)
 
     def _encode_context(self, context: Sequence[str]) -> np.ndarray:
-        context = tuple(context)[-(self.order - 1):] if self.order > 1 else ()
+        context = check_words(context, "context")
+        context = context[-(self.order - 1):] if self.order > 1 else ()
         return np.asarray(self.vocab.ids(context), dtype=np.int64)
 
     # --- probabilities -------------------------------------------------------------------------
@@ -212,6 +247,7 @@ class NGramModel:
     def count(self, ngram: Sequence[str]) -> int:
         """How often ``ngram`` (a tuple of 1..order words) occurs in the padded training data."""
         self._check_fitted()
+        ngram = check_words(ngram, "ngram")
         if not 1 <= len(ngram) <= self.order:
             raise ValueError(f"ngram must have 1 to {self.order} words, got {len(ngram)}")
         ids = np.asarray(self.vocab.ids(ngram), dtype=np.int64)
@@ -228,7 +264,7 @@ class NGramModel:
     def _windows(self, sentences: Sentences) -> tuple[np.ndarray, np.ndarray]:
         """Context ids and word ids for every word of every sentence (left-padded with <s>)."""
         n = self.order
-        rows = [self.vocab.ids([BOS] * (n - 1) + list(s)) for s in sentences if len(s)]
+        rows = [self.vocab.ids([BOS] * (n - 1) + list(s)) for s in check_sentences(sentences) if len(s)]
         if not rows:
             raise ValueError("sentences must hold at least one non-empty sentence, got none")
         stream = np.fromiter((i for r in rows for i in r), dtype=np.int64)
@@ -250,17 +286,16 @@ class NGramModel:
 
     # --- prediction and sampling ---------------------------------------------------------------
     def _prompt_context(self, context: str | Sequence[str]) -> list[str]:
-        if isinstance(context, str):  # typed text starts a sentence
-            return [BOS] * (self.order - 1) + tokenize(context)
-        return list(context)
+        if isinstance(context, str):  # typed text starts a sentence; empty text is that start
+            return [BOS] * (self.order - 1) + tokenize(check_text(context, self.input_rules))
+        return list(check_words(context, "context"))
 
     def next_words(self, context: str | Sequence[str] = (), k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` most likely next words and their probabilities (``<s>`` and ``<UNK>`` left out).
 
         A string is tokenised and read as the start of a sentence; a tuple is used as given.
         """
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+        k = check_k(k)
         probs = self.distribution(self._prompt_context(context))
         order = np.lexsort((np.arange(self._V), -probs))
         out = [(self.vocab.words[i], float(probs[i])) for i in order
@@ -268,8 +303,8 @@ class NGramModel:
         return out[:k]
 
     def predict(self, text: str, k: int = 5) -> list[tuple[str, float]]:
-        """The predictor protocol of :mod:`lmcourse.widgets`: top-k next words after ``text``."""
-        return self.next_words(text, k)
+        """The predictor protocol of :mod:`lmcourse.protocol`: top-k next words after ``text``."""
+        return self.next_words(check_text(text, self.input_rules), k)
 
     def unknown_words(self, text: str) -> list[str]:
         """Words of ``text`` that the model never saw in training (it reads them as ``<UNK>``)."""
@@ -284,11 +319,8 @@ class NGramModel:
         seen a context it backs off to a shorter one, so sampling never gets stuck.
         """
         self._check_fitted()
-        if not isinstance(length, (int, np.integer)) or length < 0:
-            raise ValueError(f"length must be an integer >= 0, got {length!r}")
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        rng = np.random.default_rng(seed)
+        length, temperature = check_length(length), check_temperature(temperature)
+        rng = np.random.default_rng(check_seed(seed))
         pads = [BOS] * (self.order - 1)
         context = self._prompt_context(prompt)
         banned = np.isin(np.arange(self._V), self.vocab.ids([BOS, UNK]))

@@ -10,51 +10,71 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import json
 import logging
 import os
 import random
-import socket
+import subprocess
 import sys
-import threading
+import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 PROFILES = ("offline", "cpu", "gpu")
-HUB_HOST = "huggingface.co"
+HUB_ENDPOINT = "https://huggingface.co"  # HF_ENDPOINT overrides it, as in the Hugging Face libraries
 PROBE_TIMEOUT_S = 2.0
+PROBE_MEMORY_S = 60.0  # one answer serves the set-up cell and the loaders after it
 
-# What each profile means for each chapter, in one line; the notebook prints it at set-up.
-CHAPTERS: dict[str, dict[str, str]] = {
-    "introduction": {
+# What the cpu and gpu profiles of chapter 4 take from the hub (its offline profile takes nothing).
+DISTILBERT_ID = "distilbert-base-uncased"
+AG_NEWS_HUB_ID = "fancyzhx/ag_news"  # the bare id "ag_news" no longer resolves in datasets >= 4
+AG_NEWS_FILES = {"train": "data/train-00000-of-00001.parquet", "test": "data/test-00000-of-00001.parquet"}
+
+
+@dataclass(frozen=True)
+class HubFile:
+    """One file of a Hugging Face hub repository."""
+
+    repo_id: str
+    filename: str
+    repo_type: str = "model"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """What each profile means for one chapter (one line each), the frameworks it seeds, and the hub
+    files its cpu and gpu profiles need (none: the chapter never asks the hub, so no probe)."""
+
+    profiles: dict[str, str]
+    frameworks: tuple[str, ...] = ()
+    hub_files: tuple[HubFile, ...] = field(default=())
+
+
+CHAPTERS: dict[str, Chapter] = {
+    "introduction": Chapter({
         "offline": "the first-taste model trains on the bundled course corpus; nothing is downloaded.",
         "cpu": "the first-taste model trains on the bundled course corpus.",
         "gpu": "the first-taste model trains on the bundled course corpus (no GPU needed here).",
-    },
-    "ngrams": {
+    }),
+    "ngrams": Chapter({
         "offline": "n-gram models train on the bundled course corpus; nothing is downloaded.",
         "cpu": "n-gram models train on the bundled corpus; larger books may be downloaded.",
         "gpu": "n-gram models train on the bundled corpus; larger books may be downloaded (no GPU needed).",
-    },
-    "lstm": {
+    }),
+    "lstm": Chapter({
         "offline": "small LSTMs train on the bundled corpus on the CPU, in about a minute.",
         "cpu": "LSTMs train on the CPU; a larger public-domain book may be downloaded.",
         "gpu": "LSTMs train longer on more text, on the GPU.",
-    },
-    "distilbert": {
+    }, ("tensorflow",)),
+    "distilbert": Chapter({
         "offline": "no hub: a local pretrained stand-in model and local or bundled headlines.",
-        "cpu": "distilbert-base-uncased on a small slice of AG News, on the CPU (about 10 minutes).",
+        "cpu": "distilbert-base-uncased on a sample of AG News, on the CPU ({measured}).",
         "gpu": "distilbert-base-uncased on 5% of AG News (6,000 headlines), evaluated on all 7,600 test rows.",
-    },
-}
-
-# Libraries seeded by setup() when a chapter uses them.
-FRAMEWORKS: dict[str, tuple[str, ...]] = {
-    "introduction": (),
-    "ngrams": (),
-    "lstm": ("tensorflow",),
-    "distilbert": ("torch",),
+    }, ("torch",), (HubFile(DISTILBERT_ID, "config.json"), HubFile(DISTILBERT_ID, "model.safetensors"),
+                    *(HubFile(AG_NEWS_HUB_ID, f, "dataset") for f in AG_NEWS_FILES.values()))),
 }
 
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -62,6 +82,7 @@ QUIET_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "TF_ENABLE_ONEDNN_OPTS": "0",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     "TOKENIZERS_PARALLELISM": "false",
     "TRANSFORMERS_VERBOSITY": "error",
     "DATASETS_VERBOSITY": "error",
@@ -86,7 +107,23 @@ class Runtime:
         return {"offline": offline, "cpu": cpu, "gpu": gpu}[self.profile]
 
     def describe(self) -> str:
-        return f"Profile: {self.profile} ({self.reason}) - {CHAPTERS[self.chapter][self.profile]}"
+        line = CHAPTERS[self.chapter].profiles[self.profile]
+        if "{measured}" in line:
+            line = line.format(measured=measured_duration(self.chapter, self.profile))
+        return f"Profile: {self.profile} ({self.reason}) - {line}"
+
+
+def reference_results(name: str) -> dict | None:
+    """A reference-results file from ``lmcourse/resources/reference/`` (None if absent): figures
+    measured by a documented command, with that command, the data, date, machine and versions."""
+    file = resources.files("lmcourse") / "resources" / "reference" / f"{name}.json"
+    return json.loads(file.read_text(encoding="utf-8")) if file.is_file() else None
+
+
+def measured_duration(chapter: str, profile: str) -> str:
+    """How long a chapter's profile took where it was measured, from its reference-results file."""
+    results = reference_results(f"{chapter}_{profile}")
+    return results["summary"] if results else "its duration is not measured yet"
 
 
 def check_profile(profile: str) -> str:
@@ -96,31 +133,76 @@ def check_profile(profile: str) -> str:
     return profile
 
 
+def env_flag(name: str) -> bool:
+    """True when the environment variable ``name`` is set to 1, true, yes or on."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def offline_switch_on() -> bool:
     """True when the Hugging Face offline switch HF_HUB_OFFLINE is set (by go_offline() or the user)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    return env_flag("HF_HUB_OFFLINE")
 
 
-def hub_reachable(host: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """True when a TCP connection to the hub opens within ``timeout`` seconds.
+def hub_endpoint() -> str:
+    """The hub's address: ``HF_ENDPOINT`` when set (a mirror, a local server), else huggingface.co."""
+    return os.environ.get("HF_ENDPOINT", "").strip().rstrip("/") or HUB_ENDPOINT
 
-    Name resolution can hang on a machine with no network, so the probe runs in a daemon thread
-    and is abandoned after the timeout instead of waiting for the libraries' long retries.
+
+# Runs in a child process: any HTTP answer, even an error status, means the server is there.
+PROBE = """import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="HEAD"), timeout=float(sys.argv[2]))
+except urllib.error.HTTPError:
+    pass
+except Exception:
+    sys.exit(1)
+"""
+PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY")
+_probes: dict[tuple, tuple[float, bool]] = {}
+
+
+def reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """True when an HTTP request to ``url`` is answered within ``timeout`` seconds, through the
+    proxies the environment names (HTTPS_PROXY, NO_PROXY, ...), as the libraries would send it.
+
+    The request runs in a child process that is killed at the time limit: name resolution can
+    hang on a machine with no network, and a thread could not be stopped. The answer is kept for a
+    minute, so the set-up cell and the loaders after it probe once.
     """
-    result: list[bool] = []
-    host = host or HUB_HOST
+    key = (url, timeout, tuple(os.environ.get(v, "") for v in PROXY_VARIABLES))
+    now = time.monotonic()
+    if key in _probes and now - _probes[key][0] < PROBE_MEMORY_S:
+        return _probes[key][1]
+    try:
+        done = subprocess.run([sys.executable, "-I", "-c", PROBE, url, str(timeout)],
+                              capture_output=True, timeout=timeout)
+        answer = done.returncode == 0
+    except (subprocess.TimeoutExpired, OSError):
+        answer = False
+    _probes[key] = (now, answer)
+    return answer
 
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, 443), timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
 
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(result and result[0])
+def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """True when the Hugging Face hub (``hub_endpoint()``) answers within ``timeout`` seconds."""
+    return reachable(hub_endpoint(), timeout)
+
+
+def hub_unreachable_reason() -> str:
+    """Why nothing can be downloaded from the hub now, or ``""`` when it can."""
+    if offline_switch_on():
+        return "HF_HUB_OFFLINE is set"
+    if not hub_reachable():
+        return f"the Hugging Face hub {hub_endpoint()} is unreachable"
+    return ""
+
+
+def hub_files_cached(files: tuple[HubFile, ...]) -> bool:
+    """True when every file is in the Hugging Face cache (e.g. from an earlier online run)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return all(isinstance(try_to_load_from_cache(f.repo_id, f.filename, repo_type=f.repo_type), str)
+               for f in files)
 
 
 def cuda_available() -> bool:
@@ -134,18 +216,32 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def detect_profile() -> tuple[str, str]:
-    """Return ``(profile, reason)``: ``LMCOURSE_PROFILE`` if set, else offline / gpu / cpu."""
+def detect_profile(chapter: str | None = None) -> tuple[str, str]:
+    """Return ``(profile, reason)`` for ``chapter`` (None: any chapter that uses the hub).
+
+    ``LMCOURSE_PROFILE`` decides when set. Otherwise the profile is offline when the hub cannot be
+    used (HF_HUB_OFFLINE, or no answer from it) unless everything the chapter needs from the hub
+    is already in the Hugging Face cache; else gpu or cpu by the hardware. A chapter that never
+    uses the hub is not kept waiting for a probe of it.
+    """
     forced = os.environ.get("LMCOURSE_PROFILE", "").strip()
     if forced:
-        return check_profile(forced), "set by LMCOURSE_PROFILE"
-    if offline_switch_on():
-        return "offline", "HF_HUB_OFFLINE is set"
-    if not hub_reachable():
-        return "offline", "the model hub is unreachable"
-    if cuda_available():
-        return "gpu", "a CUDA GPU is available"
-    return "cpu", "no GPU found"
+        if forced not in PROFILES:
+            raise ValueError(f"LMCOURSE_PROFILE must be one of {', '.join(PROFILES)} (or unset); "
+                             f"got {forced!r}")
+        return forced, "set by LMCOURSE_PROFILE"
+    hardware = ("gpu", "a CUDA GPU is available") if cuda_available() else ("cpu", "no GPU found")
+    spec = CHAPTERS.get(chapter) if chapter else None
+    if spec is not None and not spec.hub_files:
+        if offline_switch_on():
+            return "offline", "HF_HUB_OFFLINE is set"
+        return hardware[0], f"{hardware[1]}; this chapter does not use the model hub"
+    why = hub_unreachable_reason()
+    if not why:
+        return hardware
+    if spec is not None and hub_files_cached(spec.hub_files):
+        return hardware[0], f"{why}, but this chapter's model and data are in your Hugging Face cache"
+    return "offline", why
 
 
 def go_offline() -> None:
@@ -214,15 +310,16 @@ def setup(chapter: str, profile: str | None = None, seed: int = 0, verbose: bool
     if profile:
         profile, reason = check_profile(profile), "chosen in the parameters cell"
     else:
-        profile, reason = detect_profile()
+        profile, reason = detect_profile(chapter)
     if profile == "offline":
         go_offline()
     quiet()
-    for name in FRAMEWORKS[chapter]:
+    frameworks = CHAPTERS[chapter].frameworks
+    for name in frameworks:
         with native_stderr_silenced():
             importlib.import_module(name)
     quiet()
-    seed_everything(seed, FRAMEWORKS[chapter])
+    seed_everything(seed, frameworks)
     runtime = Runtime(profile=profile, reason=reason, chapter=chapter, seed=seed)
     if verbose:
         print(runtime.describe())

@@ -1,34 +1,23 @@
-"""Interactive widgets for every chapter, built on one small predictor protocol.
+"""Interactive widgets for every chapter, built on the one predictor protocol.
 
-Anything with ``predict(text, k) -> [(label, probability), ...]`` can drive the explorer: an
-n-gram model (next words), the LSTM (next words) or a classifier (topics). The update logic is in
-plain functions (``explore``, ``generate_text``) that the tests call without a browser; the
-widget classes only wire them to controls that exist in ipywidgets 7.7 and 8 alike.
+Anything with ``predict(text, k) -> [(label, probability), ...]`` (see :mod:`lmcourse.protocol`)
+can drive the explorer: an n-gram model or the LSTM (next words), or a classifier (topics). The
+models check their own input, so a widget shows the model's own message for a bad input. The
+update logic is in plain functions (``explore``, ``generate_text``) that the tests call without a
+browser; the widget classes only wire them to controls that exist in ipywidgets 7.7 and 8 alike,
+and turn any error into a one-line message, so a widget keeps working whatever happens.
 """
 
 from __future__ import annotations
 
 import html
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
 
+from lmcourse.protocol import Generator, Predictor
 from lmcourse.text import EOS, detokenize
 
-MAX_CHARS = 500
-
-
-@runtime_checkable
-class Predictor(Protocol):
-    def predict(self, text: str, k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` most likely labels (next words, or classes) for ``text``, most likely first."""
-
-
-@runtime_checkable
-class Generator(Protocol):
-    def generate(self, prompt: str, length: int, temperature: float, seed: int | None) -> list[str]:
-        """``length`` sampled words that continue ``prompt``."""
+SENTENCE_START_NOTE = "Nothing typed yet: these are the likeliest first words of a sentence."
 
 
 @dataclass(frozen=True)
@@ -47,66 +36,46 @@ class Prediction:
     _repr_pretty_ = lambda self, printer, cycle: printer.text(str(self))  # noqa: E731
 
 
-def foreign_characters(text: str) -> list[str]:
-    """Characters an English word model cannot read: emoji, symbols, non-Latin letters."""
-    odd = []
-    for ch in text:
-        if ch.isascii() or ch.isspace():
-            continue
-        category = unicodedata.category(ch)
-        latin = category.startswith("L") and "LATIN" in unicodedata.name(ch, "")
-        if not latin and category not in ("Pd", "Pi", "Pf", "Po") and ch not in odd:
-            odd.append(ch)
-    return odd
-
-
-def check_input(text: str, max_chars: int = MAX_CHARS, latin_only: bool = True) -> str:
-    """A message explaining why ``text`` cannot be used, or ``""`` when it is fine."""
-    if not isinstance(text, str) or not text.strip():
-        return "Type a few words to start."
-    if len(text) > max_chars:
-        return f"That is {len(text):,} characters; please keep it under {max_chars:,}."
-    odd = foreign_characters(text) if latin_only else []
-    if odd:
-        shown = " ".join(odd[:5])
-        return f"This model only knows English words, so it cannot read {shown}. Try plain English."
-    return ""
-
-
-def explore(predictor: Predictor, text: str, k: int = 5, max_chars: int = MAX_CHARS,
-            latin_only: bool = True) -> Prediction:
-    """What the explorer shows for ``text``: the top-k labels, or a message instead of an error."""
-    problem = check_input(text, max_chars, latin_only)
-    if problem:
-        return Prediction([], problem)
+def explore(predictor: Predictor, text: str, k: int = 5) -> Prediction:
+    """What the explorer shows for ``text``: the top-k labels, or the model's message instead."""
     try:
         items = predictor.predict(text, k)
-    except ValueError as err:
+    except ValueError as err:  # the model's input check (lmcourse.protocol) or a bad k
         return Prediction([], str(err))
-    unknown = getattr(predictor, "unknown_words", lambda _: [])(text)
     notes = []
+    if not text.strip():
+        notes.append(SENTENCE_START_NOTE)
+    unknown = getattr(predictor, "unknown_words", lambda _: [])(text)
     if unknown:
         words = ", ".join(repr(w) for w in unknown[:5])
         notes.append(f"Not in the vocabulary, read as <UNK>: {words}.")
     if not items:
         notes.append("The model never saw this context, so it gives every word probability 0. "
-                      "A smoothed model would still guess.")
+                     "A smoothed model would still guess.")
     return Prediction(items, " ".join(notes))
 
 
 def generate_text(generator: Generator, prompt: str, length: int, temperature: float,
-                  seed: int | None = 0, max_chars: int = MAX_CHARS) -> Prediction:
-    """What the generator shows: the prompt and its sampled continuation, or a message."""
-    problem = check_input(prompt, max_chars)
-    if problem:
-        return Prediction([], problem)
+                  seed: int | None = 0) -> Prediction:
+    """What the generator shows: the prompt and its sampled continuation, or the model's message."""
     try:
         words = generator.generate(prompt, length=length, temperature=temperature, seed=seed)
     except ValueError as err:
         return Prediction([], str(err))
     continuation = detokenize(words) if not isinstance(words, str) else words
-    sep = "" if continuation[:1] in tuple(".,!?;:") else " "
+    sep = "" if continuation[:1] in tuple(".,!?;:") or not prompt.strip() else " "
     return Prediction([], f"{prompt.strip()}{sep}{continuation}")
+
+
+def shown_safely(compute: Callable[[], Prediction]) -> Prediction:
+    """``compute()``, or a one-line message naming whatever went wrong: a widget callback must
+    never raise (ipywidgets would only log the error where the student cannot see it)."""
+    try:
+        return compute()
+    except Exception as err:  # noqa: BLE001  (shown to the student, not hidden)
+        first_line = (str(err).strip().splitlines() or [""])[0]
+        return Prediction([], f"Something went wrong: {type(err).__name__}: {first_line}"
+                              " (change the input to try again)")
 
 
 def append_word(text: str, word: str) -> str:
@@ -147,11 +116,10 @@ class Explorer(_Widget):
     """Type text; bars of the predictor's top-k labels update. Clicking a word appends it."""
 
     def __init__(self, predictor: Predictor, text: str = "", k: int = 8, title: str = "Next-word explorer",
-                 clickable: bool = True, latin_only: bool = True, max_chars: int = MAX_CHARS):
+                 clickable: bool = True):
         import ipywidgets as w
 
-        self.predictor, self.k, self.title = predictor, k, title
-        self.clickable, self.latin_only, self.max_chars = clickable, latin_only, max_chars
+        self.predictor, self.k, self.title, self.clickable = predictor, k, title, clickable
         self.text = w.Text(value=text, description="Text:", placeholder="Type a few words",
                            continuous_update=True, layout=w.Layout(width="90%"))
         self.message = w.HTML()
@@ -163,7 +131,7 @@ class Explorer(_Widget):
         self.update()
 
     def prediction(self) -> Prediction:
-        return explore(self.predictor, self.text.value, self.k, self.max_chars, self.latin_only)
+        return shown_safely(lambda: explore(self.predictor, self.text.value, self.k))
 
     def update(self) -> None:
         import ipywidgets as w
@@ -207,8 +175,8 @@ class TextGenerator(_Widget):
         self.update()
 
     def result(self) -> Prediction:
-        return generate_text(self.generator, self.prompt.value, self.length.value,
-                             self.temperature.value, self.seed.value)
+        return shown_safely(lambda: generate_text(self.generator, self.prompt.value, self.length.value,
+                                                  self.temperature.value, self.seed.value))
 
     def update(self) -> None:
         self.output.value = f"<p>{html.escape(self.result().message)}</p>"

@@ -1,13 +1,73 @@
-"""Shared fixtures: the real data in ../shared/data, when this checkout has it beside it."""
+"""Shared test configuration: an isolated Hugging Face home, no global state leaking between test
+modules, the real data in ../shared/data when this checkout has it, and a local hub cache."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Where the libraries would otherwise find a student's own cache or the real hub.
+HF_LOCATIONS = ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_DATASETS_CACHE", "TRANSFORMERS_CACHE",
+                "HF_ASSETS_CACHE", "HF_XET_CACHE")
+_isolation: dict = {}
+
+
+def pytest_configure(config):
+    """Every test, notebook kernel and command the tests start sees an empty Hugging Face home of
+    its own, and a hub address that refuses connections at once: no test reads the machine's
+    cache or reaches the network, whatever machine it runs on."""
+    home = Path(tempfile.mkdtemp(prefix="lmcourse-hf-home-"))
+    closed = socket.socket()  # bound but never listening: connections to it are refused
+    closed.bind(("127.0.0.1", 0))
+    _isolation.update(home=home, closed=closed)
+    for name in HF_LOCATIONS:
+        os.environ.pop(name, None)
+    os.environ["HF_HOME"] = str(home)
+    os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{closed.getsockname()[1]}"
+
+
+def pytest_unconfigure(config):
+    if "home" in _isolation:
+        shutil.rmtree(_isolation["home"], ignore_errors=True)
+        _isolation["closed"].close()
+
+
+def _restore(saved_env: dict, saved_switches: dict) -> None:
+    os.environ.clear()
+    os.environ.update(saved_env)
+    for module, value in saved_switches.items():
+        if module in sys.modules:
+            sys.modules[module].HF_HUB_OFFLINE = value
+
+
+def _switches() -> dict:
+    """lmcourse.runtime.go_offline() also flips the offline switch inside imported libraries."""
+    return {m: sys.modules[m].HF_HUB_OFFLINE for m in ("huggingface_hub.constants", "datasets.config")
+            if m in sys.modules}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def module_state():
+    """What a test module (or its fixtures, e.g. lmcourse.setup()) changes in the environment and
+    the libraries' offline switches is undone before the next module runs."""
+    env, switches = dict(os.environ), _switches()
+    yield
+    _restore(env, switches)
+
+
+@pytest.fixture(autouse=True)
+def test_state():
+    """The same for every single test."""
+    env, switches = dict(os.environ), _switches()
+    yield
+    _restore(env, switches)
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +87,15 @@ def shared_corpora(shared_data: Path, monkeypatch) -> Path:
         pytest.skip(f"{path} is absent")
     monkeypatch.setenv("LMCOURSE_DATA_DIR", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def hub_home(tmp_path_factory) -> Path:
+    """A Hugging Face home whose hub cache holds, under their real ids, ``distilbert-base-uncased``
+    (a small DistilBERT with random weights and a word-piece vocabulary) and ``fancyzhx/ag_news``
+    (parquet files of the real AG News rows in ../shared/data, else of the bundled headlines): what
+    a student's cache holds after one online run. Pass it to a process as HF_HOME."""
+    from hubcache import build_hub_cache
+
+    ag_news = Path(os.environ.get("LMCOURSE_TEST_DATA", REPO.parent / "shared" / "data")) / "ag_news"
+    return build_hub_cache(tmp_path_factory.mktemp("hub-home"), ag_news if ag_news.is_dir() else None)

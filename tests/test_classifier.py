@@ -14,9 +14,11 @@ import pytest
 
 import lmcourse
 from lmcourse import classifier as clf
-from lmcourse import widgets
+from lmcourse import finetune, widgets
 from lmcourse.data import (AG_NEWS_LABELS, DataFormatError, DataUnavailableError, LabelledTexts,
-                           TopicData, load_ag_news, load_bundled_headlines, read_ag_news_csv)
+                           TopicData, load_ag_news, load_bundled_headlines, read_ag_news_csv,
+                           stratified_sample)
+from lmcourse.protocol import InputRules
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD_CSV = '"3","Harlow Motors profit jumps","Profit rose 28 percent,\\driven by ""strong"" demand."\n'
@@ -107,15 +109,54 @@ def test_unknown_profile_is_named():
         clf.profile_settings("tpu")
 
 
-def test_hub_path_fails_at_once_when_offline(monkeypatch):
+@pytest.mark.parametrize("switch", [True, False], ids=["HF_HUB_OFFLINE", "hub-unreachable"])
+def test_hub_path_fails_at_once_when_nothing_is_cached(monkeypatch, switch):
+    """conftest gives every test an empty Hugging Face cache and a hub address that refuses."""
     monkeypatch.delenv("LMCOURSE_DATA_DIR", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    if switch:
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    why = "HF_HUB_OFFLINE is set" if switch else "is unreachable"
     start = time.perf_counter()
-    with pytest.raises(DataUnavailableError, match="fancyzhx/ag_news cannot be downloaded"):
+    with pytest.raises(DataUnavailableError, match=rf"fancyzhx/ag_news cannot be downloaded \(.*{why}\) "
+                                                   r"and is not in the Hugging Face cache"):
         load_ag_news("gpu")
-    with pytest.raises(clf.ModelUnavailableError, match="distilbert-base-uncased cannot be downloaded"):
+    with pytest.raises(clf.ModelUnavailableError, match=rf"distilbert-base-uncased cannot be downloaded "
+                                                         rf"\(.*{why}\) and is not in the Hugging Face cache"):
         clf.load_classifier("gpu", load_bundled_headlines())
     assert time.perf_counter() - start < 5
+
+
+def synthetic_ag_news(folder: Path, per_class: int) -> Path:
+    """An AG News copy with ``per_class`` rows of each topic in train.csv and in test.csv."""
+    (folder / "ag_news").mkdir(parents=True)
+    rows = "".join(f'"{c}","Headline {i} of topic {c}","About {i}."\n' for i in range(per_class) for c in range(1, 5))
+    for name in ("train.csv", "test.csv"):
+        (folder / "ag_news" / name).write_text(rows)
+    return folder
+
+
+def test_stratified_sample_keeps_the_class_shares_and_is_seeded():
+    data = LabelledTexts([f"t{i}" for i in range(100)], [0] * 50 + [1] * 30 + [2] * 20)
+    sample = stratified_sample(data, 10, seed=1)
+    assert len(sample) == 10 and sorted(sample.labels) == [0] * 5 + [1] * 3 + [2] * 2
+    assert stratified_sample(data, 10, seed=1) == sample and stratified_sample(data, 10, seed=2) != sample
+    assert sorted(stratified_sample(data, 7).labels) == [0] * 4 + [1] * 2 + [2]  # largest remainders
+    assert stratified_sample(data, 100) is data and stratified_sample(data, 500) is data
+    with pytest.raises(ValueError, match="n must be a whole number >= 1, got 0"):
+        stratified_sample(data, 0)
+
+
+@pytest.mark.parametrize("profile, train, test", [("offline", 1000, 2000), ("cpu", 1200, 1900),
+                                                  ("gpu", 2000, 2000)])
+def test_a_local_copy_obeys_the_profile(tmp_path, monkeypatch, profile, train, test):
+    monkeypatch.setenv("LMCOURSE_DATA_DIR", str(synthetic_ag_news(tmp_path, 500)))
+    data = clf.load_topic_data(profile)
+    assert (len(data.train), len(data.test)) == (train, test)
+    assert data.train.counts() == dict.fromkeys(AG_NEWS_LABELS, train // 4)
+    if train < 2000:
+        assert f"a seeded stratified sample of {train:,} of the 2,000 training rows" in data.source
+    assert clf.load_topic_data(profile).train == data.train  # the same rows every time
+    assert len(clf.load_topic_data(profile, train_rows=40).train) == 40  # --max-train-rows
 
 
 # --- the classifier ------------------------------------------------------------------------------
@@ -178,17 +219,17 @@ def test_bad_input_gives_a_message_not_a_traceback(tiny, text):
     model, _ = tiny
     with pytest.raises(ValueError, match=BAD[text]):
         model.predict(text)
-    shown = widgets.explore(model, text, k=4, latin_only=True)
+    shown = widgets.explore(model, text, k=4)
     assert shown.items == [] and shown.message
 
 
 def test_non_latin_allowed_when_asked(tiny):
     model, _ = tiny
-    model.latin_only = False
+    model.input_rules = InputRules(allow_empty=False, latin_only=False)
     try:
-        shown = widgets.explore(model, "Президент посетил Берлин", k=4, latin_only=False)
+        shown = widgets.explore(model, "Президент посетил Берлин", k=4)
     finally:
-        model.latin_only = True
+        model.input_rules = clf.CLASSIFIER_RULES
     assert len(shown.items) == 4  # the tiny vocabulary has no Cyrillic words: all read as [UNK]
     assert shown.message == "Not in the vocabulary, read as <UNK>: 'Президент', 'посетил', 'Берлин'."
     with pytest.raises(ValueError, match="k must be a whole number >= 1, got 0"):
@@ -215,6 +256,28 @@ def test_exercise_checks():
     assert "not a label" in ex.check_top_label([0.1, 0.7, 0.2], ["World", "Sports", "Business"], "Tech").message
 
 
+@pytest.mark.parametrize("cuda, native_bf16, expected", [(False, False, "no"), (True, True, "bf16"),
+                                                         (True, False, "fp16")], ids=["cpu", "A100", "T4"])
+def test_mixed_precision_is_bf16_only_where_the_gpu_has_it_natively(monkeypatch, cuda, native_bf16, expected):
+    import torch
+
+    asked = []
+
+    def bf16_supported(including_emulation=True):
+        asked.append(including_emulation)
+        return native_bf16 or including_emulation  # a T4 "supports" bf16 only by emulating it
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", bf16_supported)
+    assert clf.mixed_precision() == expected
+    assert asked == ([False] if cuda else [])
+
+
+def test_training_arguments_on_the_cpu_use_full_precision(tmp_path):
+    args = clf.training_arguments(clf.TrainConfig(), tmp_path)
+    assert (args.bf16, args.fp16, args.use_cpu) == (False, False, True)
+
+
 # --- command line --------------------------------------------------------------------------------
 def cli(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
@@ -226,6 +289,43 @@ def cli(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.C
 def test_cli_unknown_profile_exits_2(tmp_path):
     out = cli("--profile", "tpu", "--output-dir", str(tmp_path))
     assert out.returncode == 2 and "invalid choice: 'tpu'" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["--epochs", "nan"], {}, "--epochs must be a number > 0, got nan"),
+    (["--epochs", "inf"], {}, "--epochs must be a number > 0, got inf"),
+    (["--max-train-rows", "0"], {}, "--max-train-rows must be a number > 0, got 0"),
+    ([], {"LMCOURSE_PROFILE": "fast"}, "the environment variable LMCOURSE_PROFILE must be one of offline, cpu, "
+                                       "gpu (or unset), got 'fast'"),
+])
+def test_cli_usage_errors_exit_2_with_a_message(tmp_path, args, env, message):
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    out = subprocess.run([sys.executable, "-m", "lmcourse.finetune", "--output-dir", str(tmp_path), *args],
+                         cwd=REPO, env=environment, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_reports_data_problems_with_3_and_lets_bugs_show_their_traceback(tmp_path, monkeypatch):
+    def fails_with(error):
+        def run(args):
+            raise error
+        return run
+
+    monkeypatch.setattr(finetune, "run", fails_with(DataUnavailableError("no data here")))
+    assert finetune.main(["--output-dir", str(tmp_path), "--profile", "offline"]) == 3
+    monkeypatch.setattr(finetune, "run", fails_with(ValueError("Expected input batch_size (16) to match")))
+    with pytest.raises(ValueError, match="Expected input batch_size"):  # exits 1 with its traceback
+        finetune.main(["--output-dir", str(tmp_path), "--profile", "offline"])
+
+
+def test_cli_broken_local_model_folder_exits_3(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{not json")
+    write_ag_news(tmp_path / "data")
+    out = cli("--profile", "gpu", "--output-dir", str(tmp_path / "run"), "--model", str(tmp_path / "model"),
+              env={"LMCOURSE_DATA_DIR": str(tmp_path / "data")})
+    assert out.returncode == 3 and "could not load a model from the folder" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_cli_malformed_data_exits_3(tmp_path):

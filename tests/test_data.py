@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lmcourse import data
-from lmcourse.data import (BOOKS, DataUnavailableError, atomic_write, check_download, load_book,
+from lmcourse.data import (BOOKS, DataFormatError, DataUnavailableError, atomic_write, check_book, load_book,
                            load_course_corpus, strip_gutenberg)
 from lmcourse.text import tokenize_sentences
 
@@ -192,18 +192,58 @@ def test_truncated_download_is_not_cached(empty_dirs, monkeypatch):
     assert not (empty_dirs / BOOK.filename).exists()
 
 
-def test_check_download_rejects_truncated_and_unmarked_files():
+def test_check_book_rejects_truncated_and_unmarked_downloads():
     whole = gutenberg_bytes()
-    check_download(BOOK, whole)  # a whole download passes
-    with pytest.raises(DataUnavailableError, match=r"incomplete \(200,000 bytes, markers missing\)"):
-        check_download(BOOK, whole[:200_000])  # cut before the end marker
+    assert check_book(BOOK, whole, "x").startswith("The Project Gutenberg eBook")  # a whole download
+    with pytest.raises(DataUnavailableError, match=r"incomplete copy of Persuasion \(200,000 bytes, "
+                                                   r"end marker missing\); try again"):
+        check_book(BOOK, whole[:200_000], "x")  # cut before the end marker
     small = gutenberg_bytes(size=10_000)
     with pytest.raises(DataUnavailableError, match=r"markers found"):
-        check_download(BOOK, small)  # both markers, but far too small
+        check_book(BOOK, small, "x")  # both markers, but far too small
     no_markers = ("Just some text.\n" * 40_000).encode()
     assert len(no_markers) > BOOK.min_bytes
     with pytest.raises(DataUnavailableError, match="markers missing"):
-        check_download(BOOK, no_markers)
+        check_book(BOOK, no_markers, "x")
+
+
+def test_check_book_lets_a_local_file_lose_its_markers_but_not_its_end():
+    no_markers = ("Just some text.\n" * 40_000).encode()
+    assert check_book(BOOK, no_markers, "local", gutenberg_file=False).startswith("Just some text.")
+    cut = gutenberg_bytes()[:-200]  # the end marker is gone, the start marker is not
+    with pytest.raises(DataUnavailableError, match="local holds an incomplete copy.*replace it"):
+        check_book(BOOK, cut, "local", gutenberg_file=False)
+    with pytest.raises(DataUnavailableError, match="incomplete"):
+        check_book(BOOK, no_markers[:50_000], "local", gutenberg_file=False)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path, empty_dirs, no_downloads, monkeypatch):
+    (tmp_path / BOOK.filename).write_bytes(b"\xef\xbb\xbf" + gutenberg_bytes())
+    monkeypatch.setenv("LMCOURSE_DATA_DIR", str(tmp_path))
+    assert load_book("persuasion").startswith("Chapter 1\n\nAnne Elliot")
+
+
+def test_a_book_that_is_not_utf8_is_named(tmp_path, empty_dirs, no_downloads, monkeypatch):
+    (tmp_path / BOOK.filename).write_bytes(gutenberg_bytes().decode().replace("Anne", "Ann\u00e9").encode("latin-1"))
+    monkeypatch.setenv("LMCOURSE_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataFormatError, match=rf"{tmp_path / BOOK.filename}: not UTF-8 text .* save Persuasion as UTF-8"):
+        load_book("persuasion")
+
+
+def test_a_truncated_local_book_is_named(tmp_path, empty_dirs, no_downloads, monkeypatch):
+    (tmp_path / BOOK.filename).write_bytes(gutenberg_bytes()[:100_000])
+    monkeypatch.setenv("LMCOURSE_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataUnavailableError, match=rf"{tmp_path / BOOK.filename} holds an incomplete copy"):
+        load_book("persuasion")
+
+
+def test_a_broken_cached_book_is_downloaded_again(empty_dirs, monkeypatch):
+    empty_dirs.mkdir()
+    (empty_dirs / BOOK.filename).write_bytes(gutenberg_bytes()[:100_000])  # a download cut short
+    calls: list[str] = []
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen(gutenberg_bytes(), calls))
+    assert load_book("persuasion").startswith("Chapter 1")
+    assert len(calls) == 1 and (empty_dirs / BOOK.filename).read_bytes() == gutenberg_bytes()
 
 
 def test_strip_gutenberg():

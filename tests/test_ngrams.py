@@ -251,8 +251,9 @@ def test_numpy_integer_order_is_accepted():
 
 
 def test_bad_options_name_the_argument():
-    with pytest.raises(ValueError, match=r"k must be >= 0, got -0.5"):
-        NGramModel(2, "add-k", k=-0.5)
+    for k in (-0.5, 0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=rf"k must be > 0 for add-k smoothing, got {k}"):
+            NGramModel(2, "add-k", k=k)
     with pytest.raises(ValueError, match=r"smoothing must be one of mle, laplace, add-k, kneser-ney; "
                                          r"got 'witten-bell'"):
         NGramModel(2, "witten-bell")
@@ -268,17 +269,38 @@ def test_empty_corpus_is_rejected(sentences):
 
 def test_bad_sampling_arguments(small):
     model = NGramModel(2, "kneser-ney").fit(small)
-    for temperature in (0, -1.0, float("nan")):
-        with pytest.raises(ValueError, match="temperature must be > 0, got"):
+    for temperature in (0, -1.0, float("nan"), float("inf"), "hot", True):
+        with pytest.raises(ValueError, match="temperature must be a finite number > 0, got"):
             model.generate("the", length=5, temperature=temperature)
-    with pytest.raises(ValueError, match=r"length must be an integer >= 0, got -1"):
-        model.generate("the", length=-1)
-    with pytest.raises(ValueError, match=r"k must be >= 1, got 0"):
-        model.next_words("the", k=0)
+    for length in (-1, 2.5, True):
+        with pytest.raises(ValueError, match=rf"length must be a whole number >= 0, got {length}"):
+            model.generate("the", length=length)
+    for k in (0, 2.5, True, None):
+        with pytest.raises(ValueError, match=rf"k must be a whole number >= 1, got {k}"):
+            model.next_words("the", k=k)
+    assert len(model.generate("the", length=np.int64(4), temperature=np.float32(0.7), seed=np.int64(1))) == 4
+    assert len(model.next_words("the", k=np.int32(3))) == 3
     with pytest.raises(ValueError, match="sentences must hold at least one non-empty sentence"):
         model.perplexity([[]])
     with pytest.raises(RuntimeError, match="call fit"):
         NGramModel(2).prob("the")
+
+
+def test_text_where_tokens_belong_is_refused_not_read_letter_by_letter(small):
+    with pytest.raises(ValueError, match=r"sentences must be a list of token lists .* got a string; "
+                                         r"split text with lmcourse.text.tokenize_sentences"):
+        NGramModel(2).fit("some text")
+    with pytest.raises(ValueError, match=r"each sentence must be a list of tokens .* got the string 'a sentence'"):
+        NGramModel(2).fit(["a sentence"])
+    model = NGramModel(2, "laplace").fit(small)
+    with pytest.raises(ValueError, match=r"context must be a tuple of words such as \('the',\), "
+                                         r"got the string 'the'"):
+        model.prob("sea", "the")
+    for call in (lambda: model.logprob("sea", "the"), lambda: model.distribution("the"),
+                 lambda: model.count("the cat"), lambda: model.perplexity("the cat sat")):
+        with pytest.raises(ValueError, match="got (a|the) string"):
+            call()
+    assert model.prob("cat", ("the",)) == model.prob("cat", ["the"])  # a list of words is fine
 
 
 # --- prediction and sampling ---------------------------------------------------------------
