@@ -249,3 +249,12 @@ def test_import_lmcourse_pulls_in_neither_tensorflow_nor_torch():
                             cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_cpu_profile_of_chapter_4_quotes_its_measured_duration():
+    """The set-up line's duration comes from a reference-results file, not from a typed guess."""
+    results = runtime.reference_results("distilbert_cpu")
+    assert results is not None and {"command", "data", "date", "machine", "versions", "seconds"} <= set(results)
+    assert results["command"].startswith("python benchmarks/distilbert_cpu_time.py")
+    assert results["summary"].startswith(f"about {round(results['seconds']['total'] / 60)} minutes measured on")
+    assert f"on the CPU ({results['summary']})." in runtime.Runtime("cpu", "test", "distilbert", 0).describe()
