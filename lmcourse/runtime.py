@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ class Chapter:
 
     profiles: dict[str, str]
     frameworks: tuple[str, ...] = ()
-    hub_files: tuple[HubFile, ...] = field(default=())
+    hub_files: tuple[HubFile, ...] = ()
 
 
 CHAPTERS: dict[str, Chapter] = {
