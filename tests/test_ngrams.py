@@ -13,9 +13,6 @@ from lmcourse.data import load_book, load_course_corpus
 from lmcourse.ngrams import NGramModel, ngrams, pad
 from lmcourse.text import BOS, EOS, UNK, tokenize_sentences
 
-nltk_lm = pytest.importorskip("nltk.lm")
-from nltk.lm.preprocessing import padded_everygram_pipeline  # noqa: E402
-
 CLASSIC = ("Language models are a subset of machine learning models that are trained to predict "
            "the next word in a sequence.")
 UNSEEN = ("zyzzyva", "quux")  # never in any training text here
@@ -38,6 +35,10 @@ def small(corpus):
 
 
 def nltk_model(kind: str, order: int, sentences):
+    """nltk.lm's model of ``kind`` (a test dependency: only the tests that compare with it need it)."""
+    nltk_lm = pytest.importorskip("nltk.lm", reason="nltk is a test dependency: pip install -e '.[test]'")
+    from nltk.lm.preprocessing import padded_everygram_pipeline
+
     train, vocab = padded_everygram_pipeline(order, sentences)
     model = getattr(nltk_lm, kind)(order)
     model.fit(train, vocab)
