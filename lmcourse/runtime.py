@@ -205,6 +205,37 @@ def hub_files_cached(files: tuple[HubFile, ...]) -> bool:
                for f in files)
 
 
+def dependency_problems(requirements: list[str], version_of) -> list[str]:
+    """For each requirement (a PEP 508 string) not met by ``version_of(name)`` (None: not installed),
+    the pip command that fixes it. Requirements of extras are skipped."""
+    from packaging.requirements import Requirement
+
+    problems = []
+    for line in requirements:
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        version = version_of(req.name)
+        if version is None or not req.specifier.contains(version, prereleases=True):
+            found = "is not installed" if version is None else f"{version} does not meet {req.specifier}"
+            problems.append(f"{req.name} {found}: pip install '{req.name}{req.specifier}'")
+    return problems
+
+
+def outdated_dependencies() -> list[str]:
+    """What to upgrade where the installed libraries (Colab's preinstalled ones, say) miss the
+    version ranges lmcourse declares; empty when all is well."""
+    from importlib import metadata
+
+    def version_of(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return dependency_problems(metadata.requires("lmcourse") or [], version_of)
+
+
 def cuda_available() -> bool:
     """True when a CUDA device is usable; imports torch only where an NVIDIA driver exists."""
     if "torch" not in sys.modules and not Path("/proc/driver/nvidia/version").exists():
