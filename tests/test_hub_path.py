@@ -97,8 +97,9 @@ def sections(nb: dict) -> dict[str, set[str]]:
             continue
         for out in cell.get("outputs", []):
             data = out.get("data", {})
+            shown = "".join(data.get("text/plain", ""))
             kinds = {"figure" if "image/png" in data else None,
-                     "widget" if "application/vnd.jupyter.widget-view+json" in data else None}
+                     "widget" if shown.endswith(": interactive, run the notebook to use it]") else None}
             found.setdefault(current, set()).update(kinds - {None})
     return {name: kinds for name, kinds in found.items() if kinds}
 

@@ -53,3 +53,27 @@ def test_committed_outputs_are_a_clean_offline_run(notebook):
     setup_out = "".join("".join(o.get("text", "")) for c in code if "lmcourse.setup(" in source(c)
                         for o in c["outputs"])
     assert setup_out.startswith("Profile: offline"), setup_out
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_notebooks_hold_no_run_noise(notebook):
+    """make notebooks leaves out timings and widget state (new on every run), so a diff shows only
+    real changes; widgets are stored as their one line of text."""
+    nb = json.loads(notebook.read_text())
+    assert "widgets" not in nb["metadata"]
+    for c in nb["cells"]:
+        assert "execution" not in c.get("metadata", {}), source(c)[:60]
+        for out in c.get("outputs", []):
+            assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), source(c)[:60]
+
+
+def test_every_chapter_has_a_budget_in_the_readme():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebook_budget", REPO / "benchmarks" / "notebook_budget.py")
+    budget = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(budget)
+    table = budget.budgets()
+    assert sorted(table) == [p.name for p in NOTEBOOKS]
+    assert table["01_introduction.ipynb"] == (15, 1200) and table["02_ngrams.ipynb"] == (20, 1200)
+    assert all(seconds <= 90 and mb <= 1200 for seconds, mb in table.values())
