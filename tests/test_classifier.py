@@ -291,6 +291,18 @@ def test_cli_unknown_profile_exits_2(tmp_path):
     assert out.returncode == 2 and "invalid choice: 'tpu'" in out.stderr and "Traceback" not in out.stderr
 
 
+def finetune_main(monkeypatch, capsys, *args: str, **env: str) -> tuple[int, str]:
+    """The command line's main() in this process (its exit status and stderr): quicker than a new
+    Python each time; test_cli_unknown_profile_exits_2 and the runs below check the real process."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        status = finetune.main(list(args))
+    except SystemExit as exit_:
+        status = exit_.code
+    return status, capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, env, message", [
     (["--epochs", "nan"], {}, "--epochs must be a number > 0, got nan"),
     (["--epochs", "inf"], {}, "--epochs must be a number > 0, got inf"),
@@ -298,11 +310,9 @@ def test_cli_unknown_profile_exits_2(tmp_path):
     ([], {"LMCOURSE_PROFILE": "fast"}, "the environment variable LMCOURSE_PROFILE must be one of offline, cpu, "
                                        "gpu (or unset), got 'fast'"),
 ])
-def test_cli_usage_errors_exit_2_with_a_message(tmp_path, args, env, message):
-    environment = {**os.environ, "PYTHONPATH": str(REPO), **env}
-    out = subprocess.run([sys.executable, "-m", "lmcourse.finetune", "--output-dir", str(tmp_path), *args],
-                         cwd=REPO, env=environment, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+def test_cli_usage_errors_exit_2_with_a_message(tmp_path, monkeypatch, capsys, args, env, message):
+    status, err = finetune_main(monkeypatch, capsys, "--output-dir", str(tmp_path), *args, **env)
+    assert status == 2 and message in err and "Traceback" not in err
 
 
 def test_cli_reports_data_problems_with_3_and_lets_bugs_show_their_traceback(tmp_path, monkeypatch):
@@ -318,27 +328,27 @@ def test_cli_reports_data_problems_with_3_and_lets_bugs_show_their_traceback(tmp
         finetune.main(["--output-dir", str(tmp_path), "--profile", "offline"])
 
 
-def test_cli_broken_local_model_folder_exits_3(tmp_path):
+def test_cli_broken_local_model_folder_exits_3(tmp_path, monkeypatch, capsys):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "config.json").write_text("{not json")
     write_ag_news(tmp_path / "data")
-    out = cli("--profile", "gpu", "--output-dir", str(tmp_path / "run"), "--model", str(tmp_path / "model"),
-              env={"LMCOURSE_DATA_DIR": str(tmp_path / "data")})
-    assert out.returncode == 3 and "could not load a model from the folder" in out.stderr
-    assert "Traceback" not in out.stderr
+    status, err = finetune_main(monkeypatch, capsys, "--profile", "gpu", "--output-dir", str(tmp_path / "run"),
+                                "--model", str(tmp_path / "model"), LMCOURSE_DATA_DIR=str(tmp_path / "data"))
+    assert status == 3 and "could not load a model from the folder" in err and "Traceback" not in err
 
 
-def test_cli_malformed_data_exits_3(tmp_path):
+def test_cli_malformed_data_exits_3(tmp_path, monkeypatch, capsys):
     write_ag_news(tmp_path / "data", test_extra='"1","broken\n')
-    out = cli("--profile", "offline", "--output-dir", str(tmp_path / "run"),
-              env={"LMCOURSE_DATA_DIR": str(tmp_path / "data")})
-    assert out.returncode == 3 and "test.csv, line 13" in out.stderr and "Traceback" not in out.stderr
+    status, err = finetune_main(monkeypatch, capsys, "--profile", "offline", "--output-dir", str(tmp_path / "run"),
+                                LMCOURSE_DATA_DIR=str(tmp_path / "data"))
+    assert status == 3 and "test.csv, line 13" in err and "Traceback" not in err
 
 
-def test_cli_gpu_profile_without_hub_exits_3_quickly(tmp_path):
+def test_cli_gpu_profile_without_hub_exits_3_quickly(tmp_path, monkeypatch, capsys):
     start = time.perf_counter()
-    out = cli("--profile", "gpu", "--output-dir", str(tmp_path), env={"HF_HUB_OFFLINE": "1"})
-    assert out.returncode == 3 and "cannot be downloaded" in out.stderr and "Traceback" not in out.stderr
+    status, err = finetune_main(monkeypatch, capsys, "--profile", "gpu", "--output-dir", str(tmp_path),
+                                HF_HUB_OFFLINE="1")
+    assert status == 3 and "cannot be downloaded" in err and "Traceback" not in err
     assert time.perf_counter() - start < 30
 
 
