@@ -37,5 +37,5 @@ def near(figures: Mapping[str, float], reference: Mapping[str, float], *, rel: f
             off.append(f"{name} is {value:.4g}, the reference run had {reference[name]:.4g} ({tolerance})")
     if off:
         raise AssertionError("Outside the tolerance of the reference run: " + "; ".join(off))
-    names = ", ".join(figures)
+    names = ", ".join(reference)  # the reference's order: figures may come ranked by a trained model
     return f"Within {tolerance} of the reference run: {names}."

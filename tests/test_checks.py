@@ -14,6 +14,12 @@ def test_within_a_relative_tolerance_the_verdict_does_not_depend_on_the_values()
         "Within ±3% of the reference run: validation loss, perplexity."
 
 
+def test_the_verdict_names_the_figures_in_the_references_order():
+    reference = {"World": 0.17, "Sports": 0.12, "Sci/Tech": 0.17}
+    ranked = {"Sci/Tech": 0.175, "World": 0.171, "Sports": 0.118}  # as a model ranks them: it may vary
+    assert checks.near(ranked, reference, points=3) == "Within ±3 points of the reference run: World, Sports, Sci/Tech."
+
+
 def test_outside_the_tolerance_every_figure_off_is_named():
     with pytest.raises(AssertionError) as err:
         checks.near({"a": 1.05, "b": 2.0, "c": 3.5}, {"a": 1.0, "b": 2.0, "c": 3.0}, rel=0.03)
