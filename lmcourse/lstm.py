@@ -190,11 +190,6 @@ class NextWordLSTM(keras.Model):
         hidden = self.lstm(self.embedding(ids))
         return self.head(self.dropout(hidden, training=training))
 
-    def last_step(self, ids) -> np.ndarray:
-        """Next-token probabilities after each row of ``ids`` (the softmax only at the last step)."""
-        hidden = self.lstm(self.embedding(keras.ops.convert_to_tensor(ids, dtype="int32")))
-        return keras.ops.convert_to_numpy(self.head(hidden[:, -1, :]))
-
     def get_config(self) -> dict:
         return {"name": self.name, "words": self.words, "window": self.window,
                 "embedding_dim": self.embedding_dim, "units": self.units, "dropout": self.dropout_rate}

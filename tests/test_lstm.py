@@ -154,6 +154,13 @@ def test_scores_every_word_of_every_test_sentence(trained, corpus):
     assert trained.perplexity(corpus.test) < len(trained.vocab)  # better than guessing uniformly
 
 
+def next_token_probabilities(model: lstm.NextWordLSTM, ids) -> np.ndarray:
+    """The model's layers called one by one on each row of ``ids``: an independent reference for the
+    compiled scorer that LSTMLanguageModel uses."""
+    hidden = model.lstm(model.embedding(keras.ops.convert_to_tensor(ids, dtype="int32")))
+    return keras.ops.convert_to_numpy(model.head(hidden[:, -1, :]))
+
+
 def test_each_word_is_predicted_from_the_window_before_it(trained, corpus):
     sentences = corpus.test[:5]
     logprobs = trained.token_logprobs(sentences)
@@ -162,7 +169,7 @@ def test_each_word_is_predicted_from_the_window_before_it(trained, corpus):
     for k in (0, 3, len(targets) - 1):  # at the stream start, early, and far into the stream
         p = targets[k]
         context = ids[max(0, p - trained.window):p]
-        direct = trained.model.last_step(context[None, :])[0][ids[p]]
+        direct = next_token_probabilities(trained.model, context[None, :])[0][ids[p]]
         assert logprobs[k] == pytest.approx(np.log(direct), abs=1e-4)
 
 
@@ -195,7 +202,7 @@ def test_a_prompt_longer_than_the_window_is_read_through_its_last_window(trained
 
 
 def test_an_empty_prompt_is_the_start_of_a_sentence(trained):
-    start = trained.model.last_step(np.array([trained.vocab.ids([EOS])], dtype=np.int32))[0]
+    start = next_token_probabilities(trained.model, np.array([trained.vocab.ids([EOS])], dtype=np.int32))[0]
     top = [trained.vocab.words[i] for i in np.argsort(-start, kind="stable") if trained.vocab.words[i] != UNK][:3]
     assert [w for w, _ in trained.predict("", 3)] == top == [w for w, _ in trained.predict("   ", 3)]
     assert len(trained.generate("", length=4, seed=0)) == 4
