@@ -1,4 +1,4 @@
-"""Chapter 4 on a GPU: the gpu profile's training, evaluation and every model call a student makes.
+"""Chapter 5 on a GPU: the gpu profile's training, evaluation and every model call a student makes.
 
 Two steps. Here, where the course is installed and ../shared/data exists, prepare a folder of what
 the GPU machine lacks (it has PyTorch, transformers, accelerate and scikit-learn, but no network,

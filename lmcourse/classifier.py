@@ -1,4 +1,4 @@
-"""Chapter 4: fine-tune a pretrained transformer encoder to sort news headlines into four topics.
+"""Chapter 5: fine-tune a pretrained transformer encoder to sort news headlines into four topics.
 
 One pipeline for every profile: ``load_topic_data`` -> ``load_classifier`` ->
 ``train`` -> ``evaluate``. The gpu and cpu profiles fine-tune ``distilbert-base-uncased`` from the

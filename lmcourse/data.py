@@ -221,7 +221,7 @@ def load_book_corpus(names: str | tuple[str, ...], download: bool = True,
     return corpus_from_documents(titles, "Project Gutenberg, public domain", texts, fractions)
 
 
-# --- AG News: topic classification (chapter 4) -----------------------------------------------
+# --- AG News: topic classification (chapter 5) -----------------------------------------------
 AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")  # class index 1-4 in the CSV
 BUNDLED_HEADLINES = "headlines.csv"
 BUNDLED_TEST_FRACTION = 0.25

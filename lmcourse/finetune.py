@@ -1,4 +1,4 @@
-"""Command line for chapter 4: the notebook's fine-tuning pipeline, writing a model and metrics.
+"""Command line for chapter 5: the notebook's fine-tuning pipeline, writing a model and metrics.
 
     python -m lmcourse.finetune --profile gpu --output-dir runs/gpu
     accelerate launch -m lmcourse.finetune --profile gpu --output-dir runs/gpu   # several GPUs
@@ -25,7 +25,7 @@ from lmcourse.runtime import PROFILES
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="lmcourse-finetune",
-        description="Fine-tune a transformer on AG News topics (chapter 4 of lmcourse).")
+        description="Fine-tune a transformer on AG News topics (chapter 5 of lmcourse).")
     parser.add_argument("--profile", choices=PROFILES, default=None,
                         help="offline, cpu or gpu (default: detect, like the notebooks)")
     parser.add_argument("--output-dir", required=True, type=Path, help="where model/ and metrics.json go")

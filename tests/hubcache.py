@@ -2,7 +2,7 @@
 
 ``build_hub_cache(home, ag_news_dir)`` fills ``home/hub`` with two repositories under the real ids
 the course asks the hub for, so the course's own loading code runs against it unchanged, as it
-would for a student who ran chapter 4 online once:
+would for a student who ran chapter 5 online once:
 
 - ``distilbert-base-uncased``: a small DistilBERT (``DistilBertConfig``; random weights, saved as
   safetensors by ``save_pretrained``) with a word-piece vocabulary trained on the headlines;

@@ -1,4 +1,4 @@
-"""Chapter 4: AG News loading, the topic classifier, its command line, and the real-data floor."""
+"""Chapter 5: AG News loading, the topic classifier, its command line, and the real-data floor."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The path most students take in chapter 4 (the cpu and gpu profiles, which use the Hugging Face
+"""The path most students take in chapter 5 (the cpu and gpu profiles, which use the Hugging Face
 hub), exercised without the hub: the command line and the chapter itself run unchanged against a
 hub cache holding the course's model and data under their real ids (``hub_home`` in conftest.py),
 as for a student who ran the chapter online once and is offline now. Nothing is mocked: each run
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CHAPTER = REPO / "notebooks" / "04_distilbert.ipynb"
+CHAPTER = REPO / "notebooks" / "05_distilbert.ipynb"
 FROM_CACHE = "from your Hugging Face cache, a copy from an earlier download"
 
 
