@@ -1,13 +1,15 @@
-"""How much faster chapter 3's window layout trains than the original every-prefix layout.
+"""How much faster chapter 3's sentence layout trains than the original every-prefix layout.
 
 Peer: the original Keras example's approach (every prefix of every sentence, pre-padded to the
 longest, one target per sequence). Both sides use the same model (Embedding(10) -> LSTM(50) ->
 softmax, Adam, sparse categorical cross-entropy), the same vocabulary (chapter 2's, built from the
 training split) and the same held-out split of Pride and Prejudice. Only the data layout differs.
 
+Both follow the course's one context rule (lmcourse.scoring): a word is predicted from the earlier
+words of its own sentence only. The chapter's layout is one row per sentence (``</s> w1 .. wn``),
+padded at the end to 32 tokens, with a target at every real position (lmcourse.neural).
 Validation perplexity is measured on the same tokens for both: every word of every validation
-sentence except its first (the prefix layout never predicts a word from an empty prefix). The
-prefix model reads the sentence so far; the window model the 32 tokens before the word.
+sentence except its first (the prefix layout never predicts a word from an empty prefix).
 
 The original trains for a fixed budget; its best validation perplexity is the target. The window
 model then trains until it reaches that target (or the same budget). Clocks count training only,
@@ -27,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BOOK = "pride_and_prejudice"
 LEARNING_RATE = 0.01  # Adam, the same on both sides
-TARGETS_PER_STEP = 128  # both sides: 128 prefixes, or 4 windows of 32
+TARGETS_PER_STEP = 128  # both sides: 128 prefixes, or about 128 targets in sentence rows
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,14 +66,19 @@ class Side:
     def rows(self) -> int:
         return len(self.x)
 
+    weights = None  # per-target weights (the sentence layout's padding has weight 0)
+
     def train(self, n_rows: int, batch_size: int) -> int:
-        """Train on the next ``n_rows`` rows of this epoch's shuffled order; return how many."""
+        """Train on the next ``n_rows`` rows of this epoch's shuffled order; return how many real
+        targets they held."""
         if self.cursor >= len(self.order):
             self.order, self.cursor = self.rng.permutation(len(self.x)), 0
         part = self.order[self.cursor:self.cursor + n_rows]
         self.cursor += len(part)
-        self.model.fit(self.x[part], self.y[part], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
-        return len(part)
+        weights = None if self.weights is None else self.weights[part]
+        self.model.fit(self.x[part], self.y[part], sample_weight=weights, batch_size=batch_size, epochs=1,
+                       verbose=0, shuffle=False)
+        return len(part) if weights is None else int(weights.sum())
 
 
 class PrefixSide(Side):
@@ -89,8 +96,6 @@ class PrefixSide(Side):
         self.model = lstm.prefix_model(len(vocab) + 1, learning_rate=LEARNING_RATE)
         self.start_epochs(np)
 
-    targets_per_row = 1
-
     def perplexity(self) -> float:
         np = self.np
         probs = self.model.predict(self.vx, batch_size=1024, verbose=0)
@@ -98,18 +103,20 @@ class PrefixSide(Side):
 
 
 class WindowSide(Side):
-    """The chapter's layout: windows over one stream, a target at every position."""
+    """The chapter's layout: one row per sentence, a target at every real position."""
 
     def __init__(self, corpus, vocab, lstm, keras, np, window: int):
+        from lmcourse.neural import sentence_rows
+
         self.np = np
-        self.x, self.y = lstm.windows(lstm.stream_ids(corpus.train, vocab), window)
+        rows = sentence_rows(corpus.train, vocab, window)
+        self.x, self.y, self.weights = rows.x, rows.y, rows.weights
         self.lm = lstm.LSTMLanguageModel.build(
             vocab, lstm.LSTMConfig(window=window, embedding_dim=10, units=50, dropout=0.0,
                                    learning_rate=LEARNING_RATE, unk_share=0.0))
         self.valid = corpus.valid
         # the first word of each sentence is not scored (the prefix layout cannot predict it)
         self.scored = np.concatenate([np.arange(len(s)) > 0 for s in corpus.valid if len(s)])
-        self.targets_per_row = window
         self.model = self.lm.model
         self.start_epochs(np)
 
@@ -123,10 +130,10 @@ def run(side, name: str, budget: float, chunk_rows: int, batch_size: int, target
     trained, cpu, tokens, curve = 0.0, 0.0, 0, []
     while trained < budget:
         start, start_cpu = time.perf_counter(), time.process_time()
-        rows = side.train(chunk_rows, batch_size)
+        targets = side.train(chunk_rows, batch_size)
         trained += time.perf_counter() - start
         cpu += time.process_time() - start_cpu
-        tokens += rows * side.targets_per_row
+        tokens += targets
         ppl = side.perplexity()
         curve.append((trained, tokens, ppl, cpu))
         print(f"  {name:<8} {trained:7.1f} s trained ({cpu:6.1f} s CPU), {tokens:>10,} target tokens, "
@@ -157,7 +164,8 @@ def main() -> None:
     prefix = PrefixSide(corpus, vocab, lstm, keras, np)
     window = WindowSide(corpus, vocab, lstm, keras, np, args.window)
     print(f"original: {prefix.rows():,} prefix sequences x {prefix.width} steps (pre-padded), 1 target each")
-    print(f"chapter:  {window.rows():,} windows x {args.window} steps, a target at every step")
+    print(f"chapter:  {window.rows():,} sentence rows x {args.window} steps, a target at every real step "
+          f"({int(window.weights.sum()):,} targets)")
     print(f"same model on both sides: Embedding(10) -> LSTM(50) -> softmax; Adam({LEARNING_RATE}), "
           f"{TARGETS_PER_STEP} targets per step; budget {args.budget:.0f} s of training each")
 
@@ -167,10 +175,11 @@ def main() -> None:
     t_p, cpu_p = next((t, c) for t, _, p, c in curve_p if p == best)
     tok_p = curve_p[-1][1] / curve_p[-1][0]
 
-    batch = max(1, TARGETS_PER_STEP // args.window)
-    print(f"chapter's approach (windows of {args.window}, batch {batch} = {batch * args.window} targets per step), "
-          f"until validation perplexity <= {best:.1f}:")
-    curve_w = run(window, "windows", args.budget, chunk_rows=-(-window.rows() // 8), batch_size=batch, target=best)
+    per_row = window.weights.sum() / window.rows()
+    batch = max(1, round(TARGETS_PER_STEP / per_row))
+    print(f"chapter's approach (sentence rows of {args.window}, batch {batch} = about {batch * per_row:.0f} targets "
+          f"per step), until validation perplexity <= {best:.1f}:")
+    curve_w = run(window, "sentences", args.budget, chunk_rows=-(-window.rows() // 8), batch_size=batch, target=best)
     tok_w = curve_w[-1][1] / curve_w[-1][0]
     reached = [(t, c) for t, _, p, c in curve_w if p <= best]
 
@@ -178,7 +187,7 @@ def main() -> None:
     print(f"{'approach':<34} {'training tokens/s':>18} {'best val. ppl':>14} {'s to reach ' + format(best, '.1f'):>18}")
     print(f"{'original (prefixes, padded)':<34} {tok_p:>18,.0f} {best:>14.1f} {t_p:>18.1f}")
     best_w = min(p for _, _, p, _ in curve_w)
-    print(f"{'chapter (windows, every position)':<34} {tok_w:>18,.0f} {best_w:>14.1f} "
+    print(f"{'chapter (sentences, every position)':<34} {tok_w:>18,.0f} {best_w:>14.1f} "
           f"{(format(reached[0][0], '.1f') if reached else 'not reached'):>18}")
     print(f"training tokens/s ratio: {tok_w / tok_p:.1f}x")
     if reached:

@@ -3,7 +3,7 @@
 Every model a widget can drive has ``predict(text, k) -> [(label, probability), ...]``; next-word
 models also have ``generate(prompt, length, temperature, seed) -> [word, ...]``. Every model checks
 its input with the functions here, so the same mistake gets the same message from the n-gram model,
-the LSTM and the classifier, and a widget simply shows that message.
+the LSTM, the transformer and the classifier, and a widget simply shows that message.
 
 What a prompt means is the same for every next-word model: an empty prompt is the start of a
 sentence, and a prompt longer than the model's context is read through its last window.

@@ -1,7 +1,7 @@
 """Tokenising text the same way for every chapter: sentences, words, and a vocabulary.
 
-Chapters 2 and 3 share this tokenizer and vocabulary so that an n-gram model's perplexity and
-an LSTM's are measured on exactly the same tokens.
+Chapters 2, 3 and 4 share this tokenizer and vocabulary so that the perplexities of the n-gram
+models, the LSTM and the transformer are measured on exactly the same tokens.
 """
 
 from __future__ import annotations
