@@ -1,4 +1,4 @@
-"""How long chapter 4's cpu profile takes on this CPU, with a full-size DistilBERT built locally.
+"""How long chapter 5's cpu profile takes on this CPU, with a full-size DistilBERT built locally.
 
 The hub is unreachable here, so `distilbert-base-uncased` itself cannot be downloaded, but its
 compute can be rebuilt exactly: `DistilBertConfig()` is its architecture (6 layers, 768 wide, 66
@@ -83,17 +83,6 @@ def time_chapter(make_model, data) -> dict[str, float]:
     return seconds
 
 
-def cpu_name() -> str:
-    """The processor's model name and whether it has AVX-512 (most laptops do not)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.machine()
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
-                platform.machine())
-    return f"{name} ({'with' if ' avx512f' in info else 'without'} AVX-512)"
-
-
 def minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} minutes" if seconds >= 90 else f"{seconds:.0f} seconds"
 
@@ -112,10 +101,11 @@ def main() -> int:
 
     import lmcourse
     from lmcourse import classifier as clf
+    from lmcourse import runtime
 
     lmcourse.setup("distilbert", profile="offline", verbose=False)
     data = cpu_profile_rows(args.data)
-    machine = f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    machine = f"{runtime.cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
     print(f"{machine}; {len(data.train):,} training and {len(data.test):,} test rows, "
           f"config {clf.profile_settings('cpu').config}", flush=True)
     bert = time_chapter(lambda: full_size_distilbert(data.label_names), data)
@@ -129,7 +119,7 @@ def main() -> int:
     if args.write:
         REFERENCE.parent.mkdir(parents=True, exist_ok=True)
         record = {
-            "what": "chapter 4 in the cpu profile: loading, one epoch of fine-tuning with the evaluation after "
+            "what": "chapter 5 in the cpu profile: loading, one epoch of fine-tuning with the evaluation after "
                     "it, and section 6's evaluation, as the notebook runs them",
             "command": "python benchmarks/distilbert_cpu_time.py --write",
             "data": f"real AG News rows from ../shared/data: {len(data.train):,} training, {len(data.test):,} test",
@@ -141,7 +131,7 @@ def main() -> int:
             "seconds": {k: round(v, 1) for k, v in bert.items()},
             "peer_seconds": {k: round(v, 1) for k, v in mini.items()} if mini else None,
             "peer": "the offline profile's MiniLM-L6 stand-in doing the same work",
-            "summary": f"about {minutes(bert['total'])} measured on a {os.cpu_count()}-core {cpu_name()}",
+            "summary": f"about {minutes(bert['total'])} measured on a {os.cpu_count()}-core {runtime.cpu_name()}",
         }
         REFERENCE.write_text(json.dumps(record, indent=2) + "\n")
         print(f"Wrote {REFERENCE.relative_to(REPO)}")

@@ -1,7 +1,8 @@
 """Widget latency: the time from a changed text to new bars, for every model's explorer.
 
-For each model a student can drive with ``widgets.Explorer`` (the chapters' n-gram model, LSTM and
-topic classifier; add new ones to ``EXPLORERS``), 200 prompts from the course text are typed into
+For each model a student can drive with ``widgets.Explorer`` (the chapters' n-gram model, LSTM,
+transformer and topic classifier; add new ones to ``EXPLORERS``), and for chapter 4's
+``widgets.SideBySide`` (one prompt to the trigram, the LSTM and the transformer at once), 200 prompts from the course text are typed into
 the explorer one after another: its text box is set, as a keystroke does, and the time until the
 bars are redrawn is taken. Prints the median and the 95th percentile per model against the 50 ms
 budget of an interface that feels instant, and, measured side by side on the same prompts, the
@@ -9,8 +10,9 @@ model's own ``predict()`` as the peer: the ratio is what the widget adds on top 
 
     python benchmarks/widget_latency.py [--prompts 200] [--seed 0]
 
-The LSTM and the classifier are the chapters' sizes (the LSTM untrained, the classifier's topic
-head fresh): how long a prediction takes does not depend on the weights' values.
+The LSTM, the transformer and the classifier are the chapters' sizes (the LSTM and the transformer
+untrained, the classifier's topic head fresh): how long a prediction takes does not depend on the
+weights' values. The side-by-side widget's peer is the three models' ``predict()`` calls together.
 """
 
 from __future__ import annotations
@@ -47,6 +49,22 @@ def lstm(corpus):
     return model, "LSTM, window 32, 128 units (chapter 3's size)"
 
 
+def transformer(corpus):
+    import lmcourse
+
+    lmcourse.setup("transformer", profile="offline", verbose=False)
+    from lmcourse import transformer as chapter4
+
+    model = chapter4.TransformerLanguageModel.build(chapter4.build_vocabulary(corpus.train),
+                                                    chapter4.TransformerConfig())
+    return model, "transformer, window 32, 2 blocks, 4 heads, d=64 (chapter 4's size)"
+
+
+def every_model(corpus):
+    models = {"trigram": ngram(corpus)[0], "LSTM": lstm(corpus)[0], "transformer": transformer(corpus)[0]}
+    return models, "SideBySide: trigram + LSTM + transformer (chapter 4)"
+
+
 def classifier(corpus):
     import lmcourse
 
@@ -55,10 +73,11 @@ def classifier(corpus):
     from lmcourse.data import load_bundled_headlines
 
     model = clf.load_classifier("offline", load_bundled_headlines())
-    return model, f"{model.name} topic classifier (chapter 4's offline model)"
+    return model, f"{model.name} topic classifier (chapter 5's offline model)"
 
 
-EXPLORERS: dict[str, Callable] = {"n-gram": ngram, "LSTM": lstm, "classifier": classifier}
+EXPLORERS: dict[str, Callable] = {"n-gram": ngram, "LSTM": lstm, "transformer": transformer,
+                                  "every model": every_model, "classifier": classifier}
 
 
 def prompts(corpus, n: int, seed: int) -> list[str]:
@@ -77,18 +96,26 @@ def time_ms(action: Callable[[], object]) -> float:
 
 
 def measure(model, texts: list[str]) -> tuple[list[float], list[float]]:
-    """(widget times, predict() times) in ms, alternating on the same prompts after a warm-up."""
+    """(widget times, predict() times) in ms, alternating on the same prompts after a warm-up.
+    ``model`` is one predictor (an Explorer) or a dict of them (a SideBySide)."""
     from lmcourse import widgets
 
-    explorer = widgets.Explorer(model, text="", k=K)
+    if isinstance(model, dict):
+        explorer = widgets.SideBySide(model, text="", k=K)
+        predict = lambda text: [m.predict(text, K) for m in model.values()]  # noqa: E731
+        shown = lambda: [bars.value for _, bars in explorer.columns.values()]  # noqa: E731
+    else:
+        explorer = widgets.Explorer(model, text="", k=K)
+        predict = lambda text: [model.predict(text, K)]  # noqa: E731
+        shown = lambda: [explorer.bars.value]  # noqa: E731
     for text in texts[:5]:  # the first calls build graphs and caches
         explorer.text.value, explorer.text.value = text, ""
-        model.predict(text, K)
+        predict(text)
     widget, bare = [], []
     for text in texts:
         widget.append(time_ms(lambda: setattr(explorer.text, "value", text)))
-        bare.append(time_ms(lambda: model.predict(text, K)))
-        assert explorer.bars.value == widgets.bars_html(model.predict(text, K)), text  # new bars, right ones
+        bare.append(time_ms(lambda: predict(text)))
+        assert shown() == [widgets.bars_html(items) for items in predict(text)], text  # new bars, right ones
         explorer.text.value = ""  # the next prompt is a change again
     return widget, bare
 
@@ -110,7 +137,7 @@ def main() -> int:
     texts = prompts(corpus, args.prompts, args.seed)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {len(texts)} prompts "
           f"from the course corpus's sentences, k={K}")
-    print(f"{'model':<11} {'widget median':>13} {'p95':>8} {'budget':>8} | {'predict() median':>16} "
+    print(f"{'model':<12} {'widget median':>13} {'p95':>8} {'budget':>8} | {'predict() median':>16} "
           f"{'widget / predict':>16}")
     worst = 0.0
     for name in args.models:
@@ -119,7 +146,7 @@ def main() -> int:
         p95 = percentile(widget, 95)
         worst = max(worst, p95)
         ratio = statistics.median(widget) / statistics.median(bare)
-        print(f"{name:<11} {statistics.median(widget):10.1f} ms {p95:5.1f} ms "
+        print(f"{name:<12} {statistics.median(widget):10.1f} ms {p95:5.1f} ms "
               f"{'ok' if p95 <= BUDGET_MS else 'OVER':>8} | {statistics.median(bare):13.1f} ms {ratio:15.2f}x"
               f"   ({what})")
     print(f"Every model's 95th percentile within {BUDGET_MS:.0f} ms: {'yes' if worst <= BUDGET_MS else 'no'} "

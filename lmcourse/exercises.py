@@ -72,7 +72,82 @@ def check_laplace_k(answer) -> Feedback:
     return _number(answer, 1.0, "k", "Laplace smoothing is also called add-one smoothing.")
 
 
-# --- chapter 4: fine-tuning a transformer classifier ---------------------------------------
+# --- chapter 4: attention and a small transformer --------------------------------------------
+def check_causal_mask(answer, length: int = 4) -> Feedback:
+    """A (length, length) causal mask: True (or 1) where a word may look, on and below the diagonal."""
+    import numpy as np
+
+    hint = ("row i is the word at position i; it may look at positions 0..i and not at later ones, "
+            "so row 0 has one True and the last row is all True.")
+    if _missing(answer):
+        return Feedback(False, f"No answer yet: replace ... with a {length} x {length} array. Hint: {hint}")
+    try:
+        got = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return Feedback(False, f"Expected a {length} x {length} array of True/False or 1/0. Hint: {hint}")
+    if got.shape != (length, length):
+        return Feedback(False, f"Expected shape ({length}, {length}), got {got.shape}. Hint: {hint}")
+    expected = np.tril(np.ones((length, length)))
+    if np.array_equal(got != 0, expected != 0):
+        return Feedback(True, "Correct: every word sees itself and the words before it, never a later one.")
+    wrong = [f"({i}, {j})" for i, j in zip(*np.nonzero((got != 0) != (expected != 0)))]
+    return Feedback(False, f"Not quite: the entries {', '.join(wrong[:4])} are wrong. Hint: {hint}")
+
+
+def check_attention_weight(q, k, query: int, key: int, answer) -> Feedback:
+    """The causal attention weight of word ``query`` on word ``key``: softmax(q kᵀ / √d), row ``query``."""
+    import numpy as np
+
+    q, k = np.asarray(q, dtype=float), np.asarray(k, dtype=float)
+    scores = q[query] @ k[:query + 1].T / math.sqrt(q.shape[-1])  # only keys 0..query are visible
+    weights = np.exp(scores - scores.max())
+    weights /= weights.sum()
+    expected = float(weights[key]) if key <= query else 0.0
+    return _number(answer, expected, f"the weight of word {query} on word {key}",
+                   f"take the dot products of q[{query}] with k[0] ... k[{query}], divide by √d "
+                   f"(d = {q.shape[-1]}), then softmax them: exp of each over the sum of the exps.", rel=1e-3)
+
+
+def block_parameters(model_dim: int, mlp_dim: int) -> int:
+    """Weights in one transformer block: attention (4 projections with biases), 2 layer norms, the MLP."""
+    d, m = model_dim, mlp_dim
+    return 4 * (d * d + d) + 2 * (2 * d) + (d * m + m) + (m * d + d)
+
+
+def check_block_parameters(model_dim: int, mlp_dim: int, answer) -> Feedback:
+    """How many weights does one block hold? (The heads split model_dim; their number does not matter.)"""
+    return _number(answer, block_parameters(model_dim, mlp_dim), "the number of weights in one block",
+                   "query, key, value and output are each a d x d matrix plus d biases; each layer norm "
+                   "has a scale and a shift of d numbers; the MLP is d x m + m, then m x d + d.", rel=0)
+
+
+# --- solutions, opened on purpose ----------------------------------------------------------------
+SOLUTIONS = {
+    "causal-mask": (
+        "# Row i may look at columns 0..i: ones on and below the diagonal.\n"
+        "answer = np.tril(np.ones((4, 4), dtype=bool))"),
+    "attention-weight": (
+        "# Word 2 sees words 0, 1 and 2. Scores are dot products over sqrt(d); softmax turns them into weights.\n"
+        "scores = q[2] @ k[:3].T / np.sqrt(q.shape[-1])\n"
+        "weights = np.exp(scores) / np.exp(scores).sum()\n"
+        "answer = weights[0]"),
+    "block-parameters": (
+        "d, m = config.model_dim, config.mlp_dim\n"
+        "attention = 4 * (d * d + d)          # query, key, value and output projections, with biases\n"
+        "norms = 2 * (2 * d)                  # two layer norms: a scale and a shift each\n"
+        "mlp = (d * m + m) + (m * d + d)      # d -> m -> d, with biases\n"
+        "answer = attention + norms + mlp"),
+}
+
+
+def show_solution(name: str) -> None:
+    """Print one exercise's solution: run this only when you have tried (see ``SOLUTIONS``)."""
+    if name not in SOLUTIONS:
+        raise ValueError(f"no solution called {name!r}; the solutions are {', '.join(SOLUTIONS)}")
+    print(SOLUTIONS[name])
+
+
+# --- chapter 5: fine-tuning a transformer classifier ---------------------------------------
 def check_padding_count(attention_mask: Sequence[int], answer) -> Feedback:
     """How many positions of a padded headline are padding (attention mask 0)?"""
     mask = [int(m) for m in attention_mask]

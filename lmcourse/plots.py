@@ -157,3 +157,76 @@ def attention_map(tokens: Sequence[str], weights, title: str = "Attention weight
                          "attended-to token (key)", "attending token (query)",
                          "attention weight (share of 1)", cmap="viridis",
                          xtick={"rotation": 90, "fontsize": 8}, ytick={"fontsize": 8})
+
+
+def perplexity_columns(scores, title: str = "Test perplexity (lower is better)"):
+    """Two panels of bars: perplexity over all words and over known words, one bar per model.
+
+    ``scores`` maps a model's name to a :class:`lmcourse.scoring.Score`. The panels can rank the
+    models differently, which is why both are drawn.
+    """
+    names = list(scores)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.9 + 0.45 * len(names)), sharey=True)
+    for ax, (column, label) in zip(axes, (("perplexity", "all words"), ("known", "known words only"))):
+        values = [getattr(scores[n], column) for n in names]
+        best = int(np.argmin(values))
+        ax.barh(names, values, color=["#dd8452" if i == best else "#4c72b0" for i in range(len(names))])
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:,.1f}", va="center", fontsize=8)
+        ax.set_xlim(0, max(values) * 1.2)
+        ax.set_title(label)
+        ax.set_xlabel("perplexity (orange: lowest)")
+    axes[0].invert_yaxis()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def data_size_curve(rows: Sequence[dict], models: Sequence[str], title: str):
+    """Test perplexity against training words (log scale), all words and known words, one line
+    per model; ``rows`` as in ``reference_results("data_size")["rows"]``."""
+    words = [row["train words"] for row in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, column in zip(axes, ("all words", "known words")):
+        for name in models:
+            ax.plot(words, [row[name][column] for row in rows], marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel("training words (log scale)")
+        ax.set_ylabel("test perplexity")
+        ax.set_title(column)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def attention_grid(tokens: Sequence[str], maps, title: str = "Attention weights, per layer and head"):
+    """One small heatmap per (layer, head): row i shows how much token i looks at each token."""
+    maps = np.asarray(maps)
+    layers, heads = maps.shape[:2]
+    size = 0.9 + 0.22 * len(tokens)
+    fig, axes = plt.subplots(layers, heads, figsize=(heads * size + 0.6, layers * size + 0.4), squeeze=False)
+    for (layer, head), ax in np.ndenumerate(axes):
+        ax.imshow(maps[layer, head], cmap="viridis", vmin=0, vmax=1)
+        ax.set_title(f"layer {layer + 1}, head {head + 1}", fontsize=9)
+        ax.set_xticks(range(len(tokens)), tokens if layer == layers - 1 else [], rotation=90, fontsize=7)
+        ax.set_yticks(range(len(tokens)), tokens if head == 0 else [], fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def masks(length: int, tokens: Sequence[str] | None = None):
+    """The causal mask of a GPT beside the full attention of BERT: who may look at whom."""
+    tokens = list(tokens or range(1, length + 1))
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+    for ax, (matrix, title) in zip(axes, ((np.tril(np.ones((length, length))), "causal (GPT): only earlier words"),
+                                          (np.ones((length, length)), "bidirectional (BERT): every word"))):
+        ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1.3)
+        ax.set_xticks(range(length), tokens, rotation=90, fontsize=8)
+        ax.set_yticks(range(length), tokens, fontsize=8)
+        ax.set_xlabel("may look at (key)")
+        ax.set_ylabel("word (query)")
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import logging
 import os
+import platform
 import random
 import subprocess
 import sys
@@ -28,7 +29,7 @@ HUB_ENDPOINT = "https://huggingface.co"  # HF_ENDPOINT overrides it, as in the H
 PROBE_TIMEOUT_S = 2.0
 PROBE_MEMORY_S = 60.0  # one answer serves the set-up cell and the loaders after it
 
-# What the cpu and gpu profiles of chapter 4 take from the hub (its offline profile takes nothing).
+# What the cpu and gpu profiles of chapter 5 take from the hub (its offline profile takes nothing).
 DISTILBERT_ID = "distilbert-base-uncased"
 AG_NEWS_HUB_ID = "fancyzhx/ag_news"  # the bare id "ag_news" no longer resolves in datasets >= 4
 AG_NEWS_FILES = {"train": "data/train-00000-of-00001.parquet", "test": "data/test-00000-of-00001.parquet"}
@@ -68,6 +69,11 @@ CHAPTERS: dict[str, Chapter] = {
         "offline": "small LSTMs train on the bundled corpus on the CPU, in about a minute.",
         "cpu": "LSTMs train on the CPU; a larger public-domain book may be downloaded.",
         "gpu": "LSTMs train longer on more text, on the GPU.",
+    }, ("tensorflow",)),
+    "transformer": Chapter({
+        "offline": "a small transformer trains on the bundled corpus on the CPU, in under a minute.",
+        "cpu": "a small transformer trains on the CPU; a larger public-domain book may be downloaded.",
+        "gpu": "a larger transformer trains longer on more text, on the GPU.",
     }, ("tensorflow",)),
     "distilbert": Chapter({
         "offline": "no hub: a local pretrained stand-in model and local or bundled headlines.",
@@ -118,6 +124,17 @@ def reference_results(name: str) -> dict | None:
     measured by a documented command, with that command, the data, date, machine and versions."""
     file = resources.files("lmcourse") / "resources" / "reference" / f"{name}.json"
     return json.loads(file.read_text(encoding="utf-8")) if file.is_file() else None
+
+
+def cpu_name() -> str:
+    """The processor's model name and whether it has AVX-512 (most laptops do not)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.machine()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                platform.machine())
+    return f"{name} ({'with' if ' avx512f' in info else 'without'} AVX-512)"
 
 
 def measured_duration(chapter: str, profile: str) -> str:

@@ -1,7 +1,8 @@
 """Interactive widgets for every chapter, built on the one predictor protocol.
 
 Anything with ``predict(text, k) -> [(label, probability), ...]`` (see :mod:`lmcourse.protocol`)
-can drive the explorer: an n-gram model or the LSTM (next words), or a classifier (topics). The
+can drive the explorer: an n-gram model, the LSTM or the transformer (next words), or a classifier
+(topics); :class:`SideBySide` shows one prompt to several models at once. The
 models check their own input, so a widget shows the model's own message for a bad input. The
 update logic is in plain functions (``explore``, ``generate_text``) that the tests call without a
 browser; the widget classes only wire them to controls that exist in ipywidgets 7.7 and 8 alike,
@@ -55,11 +56,20 @@ def explore(predictor: Predictor, text: str, k: int = 5) -> Prediction:
     return Prediction(items, " ".join(notes))
 
 
+def takes_top_k(generator: Generator) -> bool:
+    """Whether ``generator.generate`` can keep only the k likeliest words (the neural models can)."""
+    import inspect
+
+    return "top_k" in inspect.signature(generator.generate).parameters
+
+
 def generate_text(generator: Generator, prompt: str, length: int, temperature: float,
-                  seed: int | None = 0) -> Prediction:
-    """What the generator shows: the prompt and its sampled continuation, or the model's message."""
+                  seed: int | None = 0, top_k: int | None = None) -> Prediction:
+    """What the generator shows: the prompt and its sampled continuation, or the model's message.
+    ``top_k`` (None: every word) is passed on only to models that support it."""
     try:
-        words = generator.generate(prompt, length=length, temperature=temperature, seed=seed)
+        extra = {"top_k": top_k} if top_k is not None and takes_top_k(generator) else {}
+        words = generator.generate(prompt, length=length, temperature=temperature, seed=seed, **extra)
     except ValueError as err:
         return Prediction([], str(err))
     continuation = detokenize(words) if not isinstance(words, str) else words
@@ -152,8 +162,40 @@ class Explorer(_Widget):
         self.text.value = append_word(self.text.value, word)
 
 
+class SideBySide(_Widget):
+    """One prompt, several models: each model's top-k next words side by side, as it types."""
+
+    def __init__(self, predictors: dict[str, Predictor], text: str = "", k: int = 6,
+                 title: str = "One prompt, every model"):
+        import ipywidgets as w
+
+        if not predictors:
+            raise ValueError("predictors must name at least one model, got none")
+        self.predictors, self.k, self.title = dict(predictors), k, title
+        self.text = w.Text(value=text, description="Text:", placeholder="Type a few words",
+                           continuous_update=True, layout=w.Layout(width="90%"))
+        self.columns = {name: (w.HTML(), w.HTML()) for name in self.predictors}
+        self.box = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), self.text, w.HBox([
+            w.VBox([w.HTML(f"<b>{html.escape(name)}</b>"), message, bars],
+                   layout=w.Layout(width=f"{100 // len(self.predictors) - 1}%"))
+            for name, (message, bars) in self.columns.items()])])
+        self.text.observe(lambda change: self.update(), names="value")
+        self.update()
+
+    def predictions(self) -> dict[str, Prediction]:
+        return {name: shown_safely(lambda p=p: explore(p, self.text.value, self.k))
+                for name, p in self.predictors.items()}
+
+    def update(self) -> None:
+        for name, shown in self.predictions().items():
+            message, bars = self.columns[name]
+            message.value = f"<i>{html.escape(shown.message)}</i>" if shown.message else ""
+            bars.value = bars_html(shown.items)
+
+
 class TextGenerator(_Widget):
-    """Prompt, length, temperature and seed in; sampled text out."""
+    """Prompt, length, temperature and seed in (and top-k, for models that support it); sampled
+    text out."""
 
     title = "Text generator"
 
@@ -167,16 +209,21 @@ class TextGenerator(_Widget):
         self.temperature = w.FloatSlider(value=temperature, min=0.1, max=2.0, step=0.1,
                                          description="Temperature:")
         self.seed = w.IntText(value=seed, description="Seed:")
+        self.top_k = w.IntSlider(value=0, min=0, max=50, description="Top-k (0: all):",
+                                 style={"description_width": "initial"})
         self.button = w.Button(description="Generate", button_style="primary")
         self.output = w.HTML()
-        self.box = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), self.prompt, self.length,
-                           self.temperature, self.seed, self.button, self.output])
+        controls = [self.prompt, self.length, self.temperature, self.seed]
+        if takes_top_k(generator):
+            controls.append(self.top_k)
+        self.box = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), *controls, self.button, self.output])
         self.button.on_click(lambda _: self.update())
         self.update()
 
     def result(self) -> Prediction:
         return shown_safely(lambda: generate_text(self.generator, self.prompt.value, self.length.value,
-                                                  self.temperature.value, self.seed.value))
+                                                  self.temperature.value, self.seed.value,
+                                                  self.top_k.value or None))
 
     def update(self) -> None:
         self.output.value = f"<p>{html.escape(self.result().message)}</p>"

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from lmcourse.exercises import (Feedback, check_accuracy_from_confusion, check_bigram_count,
-                                check_greedy_temperature, check_laplace_k, check_mle, check_padded_positions,
+from lmcourse.exercises import (Feedback, check_accuracy_from_confusion, check_attention_weight, check_bigram_count,
+                                check_block_parameters, check_causal_mask, check_greedy_temperature, check_laplace_k, check_mle, check_padded_positions,
                                 check_padding_count, check_perplexity, check_perplexity_from_losses,
                                 check_recall, check_top_label)
 from lmcourse.ngrams import NGramModel
@@ -130,7 +130,7 @@ def test_greedy_temperature():
     assert_missing(check_greedy_temperature(probabilities, ...))
 
 
-# --- chapter 4: a transformer classifier -----------------------------------------------------
+# --- chapter 5: a transformer classifier -----------------------------------------------------
 CONFUSION = [[5, 1, 0], [2, 7, 0], [1, 0, 4]]  # rows: true class, columns: predicted class
 LABELS = ["World", "Sports", "Business"]
 
@@ -179,3 +179,70 @@ def test_every_check_function_is_tested_here():
     defined = {name for name in vars(exercises) if name.startswith("check_")}
     tested = {name for name in globals() if name.startswith("check_")}
     assert defined <= tested, f"untested: {', '.join(sorted(defined - tested))}"
+
+
+# --- chapter 4: attention ------------------------------------------------------------------------
+def test_causal_mask_exercise():
+    import numpy as np
+
+
+    assert check_causal_mask(np.tril(np.ones((4, 4)))).ok
+    assert check_causal_mask([[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]]).ok
+    assert_wrong(check_causal_mask(np.ones((4, 4))), "(0, 1)")
+    assert_wrong(check_causal_mask(np.triu(np.ones((4, 4)))))
+    assert_wrong(check_causal_mask(np.ones((3, 3))), "shape (4, 4)")
+    assert_missing(check_causal_mask(...))
+
+
+def test_attention_weight_exercise_follows_the_formula():
+    import numpy as np
+
+
+    q = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    k = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    s = np.array([1.0, 2.0, 1.0]) / math.sqrt(2)  # q[2] . k[0], k[1], k[2]
+    expected = math.exp(s[0]) / np.exp(s).sum()
+    assert check_attention_weight(q, k, 2, 0, expected).ok
+    assert_wrong(check_attention_weight(q, k, 2, 0, 1 / 3), "too high")  # not uniform: k[1] scores higher
+    assert check_attention_weight(q, k, 0, 2, 0.0).ok  # a later word gets no weight
+    assert check_attention_weight(q, k, 0, 0, 1.0).ok
+
+
+def test_block_parameter_count_matches_keras():
+    import lmcourse
+    from lmcourse.exercises import block_parameters
+
+    lmcourse.setup("transformer", profile="offline", verbose=False)
+    import numpy as np
+
+    from lmcourse.transformer import Block
+
+    block = Block(model_dim=16, heads=4, mlp_dim=40)
+    block(np.zeros((1, 3, 16), dtype="float32"))
+    assert block_parameters(16, 40) == block.count_params()
+    assert check_block_parameters(16, 40, block.count_params()).ok
+    assert_wrong(check_block_parameters(16, 40, block.count_params() - 16))
+
+
+def test_every_solution_passes_its_own_check(capsys):
+    """The solutions a student opens are run here, against the checks they are meant to pass."""
+    import numpy as np
+
+    from lmcourse import exercises
+    from lmcourse.transformer import TransformerConfig
+
+    q = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    k = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    config = TransformerConfig()
+    checks = {"causal-mask": lambda a: exercises.check_causal_mask(a),
+              "attention-weight": lambda a: exercises.check_attention_weight(q, k, 2, 0, a),
+              "block-parameters": lambda a: exercises.check_block_parameters(config.model_dim, config.mlp_dim, a)}
+    assert set(checks) == set(exercises.SOLUTIONS)
+    for name, check in checks.items():
+        exercises.show_solution(name)
+        code = capsys.readouterr().out
+        namespace = {"np": np, "q": q, "k": k, "config": config}
+        exec(code, namespace)
+        assert check(namespace["answer"]).ok, name
+    with pytest.raises(ValueError, match="no solution called"):
+        exercises.show_solution("nope")

@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-EXPECTED = ["01_introduction.ipynb", "02_ngrams.ipynb", "03_lstm.ipynb", "04_distilbert.ipynb"]
+EXPECTED = ["01_introduction.ipynb", "02_ngrams.ipynb", "03_lstm.ipynb", "04_transformer.ipynb", "05_distilbert.ipynb"]
 
 
 def cells(notebook: Path) -> list[dict]:
@@ -21,7 +21,7 @@ def source(cell: dict) -> str:
     return "".join(cell["source"])
 
 
-def test_the_four_chapters_are_there():
+def test_the_five_chapters_are_there():
     assert [p.name for p in NOTEBOOKS] == EXPECTED
 
 

@@ -34,6 +34,15 @@ def lstm_model(corpus):
 
 
 @pytest.fixture(scope="module")
+def transformer_model(corpus):
+    lmcourse.setup("transformer", profile="offline", verbose=False)
+    from lmcourse import transformer
+
+    config = transformer.TransformerConfig(window=6, model_dim=8, heads=2, layers=1, mlp_dim=8)
+    return transformer.TransformerLanguageModel.build(transformer.build_vocabulary(corpus.train), config)
+
+
+@pytest.fixture(scope="module")
 def classifier():
     lmcourse.setup("distilbert", profile="offline", verbose=False)
     from lmcourse import classifier as clf
@@ -41,14 +50,17 @@ def classifier():
     return clf.load_classifier("offline", load_bundled_headlines(), model=clf.TINY)
 
 
-@pytest.fixture(params=["ngram", "lstm", "classifier"])
+FIXTURES = {"lstm": "lstm_model", "transformer": "transformer_model"}
+
+
+@pytest.fixture(params=["ngram", "lstm", "transformer", "classifier"])
 def model(request):
-    return request.getfixturevalue({"lstm": "lstm_model"}.get(request.param, request.param))
+    return request.getfixturevalue(FIXTURES.get(request.param, request.param))
 
 
-@pytest.fixture(params=["ngram", "lstm"])
+@pytest.fixture(params=["ngram", "lstm", "transformer"])
 def next_word_model(request):
-    return request.getfixturevalue({"lstm": "lstm_model"}.get(request.param, request.param))
+    return request.getfixturevalue(FIXTURES.get(request.param, request.param))
 
 
 @pytest.mark.parametrize("text, message", [
@@ -124,7 +136,7 @@ def test_the_model_modules_do_not_depend_on_the_widgets():
     from pathlib import Path
 
     package = Path(protocol.__file__).parent
-    for name in ("ngrams", "lstm", "classifier", "protocol", "text", "data"):
+    for name in ("ngrams", "lstm", "neural", "transformer", "scoring", "classifier", "protocol", "text", "data"):
         tree = ast.parse((package / f"{name}.py").read_text())
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert "lmcourse.widgets" not in imported, name

@@ -160,7 +160,7 @@ def test_one_probe_serves_the_set_up_and_the_loaders_after_it(hub_answers):
     assert len(Answer.requests) == 1
 
 
-@pytest.mark.parametrize("chapter", ["introduction", "ngrams", "lstm"])
+@pytest.mark.parametrize("chapter", ["introduction", "ngrams", "lstm", "transformer"])
 def test_chapters_that_never_use_the_hub_do_not_wait_for_its_probe(chapter, hub_hangs):
     start = time.perf_counter()
     assert runtime.detect_profile(chapter) == ("cpu", "no GPU found; this chapter does not use the model hub")
@@ -228,7 +228,7 @@ def test_setup_fixes_python_and_numpy_seeds():
 
 
 def test_unknown_chapter_and_profile_are_rejected():
-    with pytest.raises(ValueError, match=r"chapter must be one of introduction, ngrams, lstm, distilbert; "
+    with pytest.raises(ValueError, match=r"chapter must be one of introduction, ngrams, lstm, transformer, distilbert; "
                                          r"got 'transformers'"):
         lmcourse.setup("transformers", profile="offline")
     with pytest.raises(ValueError, match=r"profile must be one of offline, cpu, gpu; got 'fast'"):

@@ -300,3 +300,42 @@ def test_only_controls_of_both_ipywidgets_7_and_8_are_used():
         assert name in PORTABLE, f"ipywidgets.{name} is not known to exist in both 7.7 and 8"
         assert keywords <= PORTABLE[name], f"{name}({', '.join(sorted(keywords - PORTABLE[name]))}=...)"
         assert hasattr(ipywidgets, name)
+
+
+class Echo:
+    """A next-word model that proposes the words of the text typed, and can sample with top-k."""
+
+    def predict(self, text, k=5):
+        words = text.split()[:k]
+        return [(w, 1 / len(words)) for w in words]
+
+    def generate(self, prompt, length, temperature, seed, top_k=None):
+        return [f"k={top_k}"]
+
+
+def test_side_by_side_shows_every_model_for_one_prompt(kn3):
+    from lmcourse.widgets import SideBySide
+
+    widget = SideBySide({"trigram": kn3, "echo": Echo()}, text="the weather", k=4)
+    assert list(widget.columns) == ["trigram", "echo"]
+    assert widget.columns["trigram"][1].value == bars_html(kn3.next_words("the weather", 4))
+    assert widget.columns["echo"][1].value == bars_html([("the", 0.5), ("weather", 0.5)])
+    widget.text.value = "\U0001F355"
+    assert FOREIGN in widget.columns["trigram"][0].value and widget.columns["echo"][0].value == ""
+    assert widget._repr_mimebundle_()["text/plain"] == "[One prompt, every model: interactive, run the notebook to use it]"
+    with pytest.raises(ValueError, match="at least one model"):
+        SideBySide({})
+
+
+def test_top_k_reaches_only_models_that_take_it(kn3):
+    from lmcourse.widgets import takes_top_k
+
+    assert takes_top_k(Echo()) and not takes_top_k(kn3)
+    assert generate_text(Echo(), "go", 1, 1.0, 0, top_k=3).message == "go k=3"
+    assert generate_text(kn3, "the", 2, 1.0, 0, top_k=3).message == generate_text(kn3, "the", 2, 1.0, 0).message
+    generator = TextGenerator(Echo(), prompt="go")
+    assert generator.top_k in generator.box.children
+    generator.top_k.value = 7
+    generator.button.click()
+    assert generator.output.value == "<p>go k=7</p>"
+    assert TextGenerator(kn3).top_k not in TextGenerator(kn3).box.children
