@@ -7,6 +7,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# Each exercise's solution, as code a student can read and run, by name; each chapter's section adds
+# its own. A student opens one on purpose with show_solution(name); the tests run every solution
+# against the check it is meant to pass.
+SOLUTIONS: dict[str, str] = {}
+
+
+def show_solution(name: str) -> None:
+    """Print one exercise's solution: run this only when you have tried (see ``SOLUTIONS``)."""
+    if name not in SOLUTIONS:
+        raise ValueError(f"no solution called {name!r}; the solutions are {', '.join(SOLUTIONS)}")
+    print(SOLUTIONS[name])
+
 
 @dataclass(frozen=True)
 class Feedback:
@@ -44,6 +56,9 @@ def _number(answer, expected: float, what: str, hint: str, rel: float = 1e-3) ->
         return Feedback(True, f"Correct: {what} is {expected:.6g}.")
     direction = "too high" if value > expected else "too low"
     return Feedback(False, f"Not quite: {value:.6g} is {direction}. Hint: {hint}")
+
+
+# --- chapter 1: introduction ------------------------------------------------------------------
 
 
 # --- chapter 2: n-grams ----------------------------------------------------------------------
@@ -121,8 +136,7 @@ def check_block_parameters(model_dim: int, mlp_dim: int, answer) -> Feedback:
                    "has a scale and a shift of d numbers; the MLP is d x m + m, then m x d + d.", rel=0)
 
 
-# --- solutions, opened on purpose ----------------------------------------------------------------
-SOLUTIONS = {
+SOLUTIONS.update({
     "causal-mask": (
         "# Row i may look at columns 0..i: ones on and below the diagonal.\n"
         "answer = np.tril(np.ones((4, 4), dtype=bool))"),
@@ -137,14 +151,7 @@ SOLUTIONS = {
         "norms = 2 * (2 * d)                  # two layer norms: a scale and a shift each\n"
         "mlp = (d * m + m) + (m * d + d)      # d -> m -> d, with biases\n"
         "answer = attention + norms + mlp"),
-}
-
-
-def show_solution(name: str) -> None:
-    """Print one exercise's solution: run this only when you have tried (see ``SOLUTIONS``)."""
-    if name not in SOLUTIONS:
-        raise ValueError(f"no solution called {name!r}; the solutions are {', '.join(SOLUTIONS)}")
-    print(SOLUTIONS[name])
+})
 
 
 # --- chapter 5: fine-tuning a transformer classifier ---------------------------------------
