@@ -172,13 +172,21 @@ def test_top_label():
     assert_missing(check_top_label(probabilities, LABELS, ...))
 
 
-def test_every_check_function_is_tested_here():
-    """A new check_* in lmcourse.exercises needs its right/wrong/missing test in this file."""
+def test_every_check_function_and_solution_is_tested():
+    """A new check_* in lmcourse.exercises needs its right/wrong/missing test, and each solution a
+    test that runs it against its check: here or in a chapter's test file (tests/test_chapter*.py)."""
+    import re
+    from pathlib import Path
+
     from lmcourse import exercises
 
+    here = Path(__file__).parent
+    text = "".join(p.read_text() for p in [here / "test_exercises.py", *sorted(here.glob("test_chapter*.py"))])
     defined = {name for name in vars(exercises) if name.startswith("check_")}
-    tested = {name for name in globals() if name.startswith("check_")}
+    tested = set(re.findall(r"\b(check_\w+)\(", text))
     assert defined <= tested, f"untested: {', '.join(sorted(defined - tested))}"
+    untested = [name for name in exercises.SOLUTIONS if f'"{name}"' not in text]
+    assert not untested, f"solutions no test runs: {', '.join(untested)}"
 
 
 # --- chapter 4: attention ------------------------------------------------------------------------
