@@ -59,13 +59,110 @@ def _number(answer, expected: float, what: str, hint: str, rel: float = 1e-3) ->
 
 
 # --- chapter 1: introduction ------------------------------------------------------------------
+def check_next_word(model, prompt: str, answer) -> Feedback:
+    """The word ``model`` finds likeliest after ``prompt`` (a word tied with it counts too)."""
+    hint = ("model.predict(prompt, k) lists the k likeliest next words as (word, probability) pairs, "
+            "the likeliest first; the answer is the word alone, in quotes.")
+    if _missing(answer):
+        return Feedback(False, f"No answer yet: replace ... with a word in quotes. Hint: {hint}")
+    if isinstance(answer, tuple) and answer and isinstance(answer[0], str):
+        return Feedback(False, f"Expected a word, got the pair {answer!r}. Hint: {hint}")
+    if not isinstance(answer, str):
+        return Feedback(False, f"Expected a word in quotes, got {answer!r}. Hint: {hint}")
+    ranked = dict(model.predict(prompt, k=len(model.vocab)))
+    top = max(ranked.values(), default=0.0)
+    guess = answer.strip().lower()
+    if guess in ranked and math.isclose(ranked[guess], top, rel_tol=1e-9):
+        return Feedback(True, f"Correct: after {prompt!r} the likeliest next word is {guess!r}, "
+                              f"with probability {top:.3f}.")
+    if guess not in ranked:
+        return Feedback(False, f"Not quite: the model never predicts {guess!r} after {prompt!r}. Hint: {hint}")
+    return Feedback(False, f"Not quite: the model gives {guess!r} probability {ranked[guess]:.3f} after "
+                           f"{prompt!r}, and another word more. Hint: {hint}")
+
+
+def sentence_probability(model, words: Sequence[str]) -> float:
+    """P(a sentence starts with ``words``) by the chain rule: the product of each word's probability
+    given the ``order - 1`` words before it, with ``<s>`` symbols before the first word."""
+    from lmcourse.text import BOS
+
+    n = model.order
+    context, p = [BOS] * (n - 1), 1.0
+    for word in words:
+        p *= model.prob(word, tuple(context[len(context) - (n - 1):]))
+        context.append(word)
+    return p
+
+
+def check_sentence_probability(model, words: Sequence[str], answer) -> Feedback:
+    """P(a sentence starts with ``words``) under an n-gram ``model``, multiplied out by the student."""
+    from lmcourse.text import BOS
+
+    n = model.order
+    start = (BOS,) * (n - 1)
+    what = f"P({' '.join(words)!r} at the start of a sentence)"
+    hint = (f"a sentence starts after {n - 1} <s> symbols, so the first word's context is {start}; multiply "
+            f"model.prob(word, context) over the words, and before each next word make the context "
+            f"the last {n - 1} words so far.")
+    value = _parse(answer, what, hint)
+    if isinstance(value, Feedback):
+        return value
+    expected = sentence_probability(model, words)
+    # Relative only: a sentence's probability is often far below _number's absolute tolerance.
+    if math.isclose(value, expected, rel_tol=1e-6):
+        return Feedback(True, f"Correct: {what} is {expected:.6g}.")
+    direction = "too high" if value > expected else "too low"
+    return Feedback(False, f"Not quite: {value:.6g} is {direction}. Hint: {hint}")
+
+
+def check_milestone_year(milestones: Sequence[tuple[int, str]], keyword: str, answer) -> Feedback:
+    """The year of the one milestone whose label mentions ``keyword``, read off the timeline."""
+    found = [(year, label) for year, label in milestones if keyword.lower() in label.lower()]
+    if len(found) != 1:
+        raise ValueError(f"keyword must match exactly one milestone's label, got {keyword!r}, "
+                         f"which matches {len(found)}")
+    year, label = found[0]
+    label = " ".join(label.split())
+    hint = f"find the milestone about {keyword!r} in the timeline above and read the year printed with it."
+    value = _parse(answer, f"the year of {label!r}", hint)
+    if isinstance(value, Feedback):
+        return value
+    if value == year:
+        return Feedback(True, f"Correct: {label!r} is from {year}.")
+    others = [" ".join(other.split()) for y, other in milestones if y == value]
+    if others:
+        return Feedback(False, f"Not quite: {value:g} is the year of {others[0]!r}. Hint: {hint}")
+    return Feedback(False, f"Not quite: {value:g} is {'too late' if value > year else 'too early'}. "
+                           f"Hint: {hint}")
+
+
+SOLUTIONS.update({
+    "next-word": (
+        "# predict gives (word, probability) pairs, the likeliest first: take the first pair's word.\n"
+        "answer = model.predict(prompt, k=1)[0][0]"),
+    "sentence-probability": (
+        "# The chain rule: multiply each word's probability given the two words before it.\n"
+        "context = [\"<s>\", \"<s>\"]  # a sentence starts after two start symbols\n"
+        "answer = 1.0\n"
+        "for word in words:\n"
+        "    answer *= model.prob(word, tuple(context[-2:]))\n"
+        "    context.append(word)"),
+    "guessing-year": (
+        "# Shannon's 1948 paper built English from letter and word statistics; people guessing the\n"
+        "# next letter is his later paper, 'Prediction and Entropy of Printed English' (1951).\n"
+        "answer = 1951"),
+})
 
 
 # --- chapter 2: n-grams ----------------------------------------------------------------------
-def check_bigram_count(tokens: Sequence[str], answer) -> Feedback:
-    """How many bigrams does a sentence of ``len(tokens)`` tokens have (without padding)?"""
-    return _number(answer, max(len(tokens) - 1, 0), f"the number of bigrams in {len(tokens)} tokens",
-                   "every token except the last starts exactly one bigram.")
+def check_padded_ngram_count(tokens: Sequence[str], order: int, answer) -> Feedback:
+    """How many ``order``-grams does ``NGramModel(order)`` count in one sentence of ``tokens``,
+    padded with ``order - 1`` ``<s>`` in front and ``order - 1`` ``</s>`` at the end?"""
+    padded = len(tokens) + 2 * (order - 1) if tokens else 0  # the model skips empty sentences
+    return _number(answer, max(padded - order + 1, 0),
+                   f"the number of {order}-grams in the padded sentence ({len(tokens)} tokens before padding)",
+                   f"write out the padded sentence ({order - 1} <s> in front, {order - 1} </s> at the end) "
+                   f"and count the positions where a window of {order} words can start.", rel=0)
 
 
 def check_mle(model, word: str, context: tuple[str, ...], answer) -> Feedback:
@@ -82,9 +179,111 @@ def check_perplexity(probabilities: Sequence[float], answer) -> Feedback:
                    "take the mean of -log(p) over the words, then exp() of that mean.")
 
 
-def check_laplace_k(answer) -> Feedback:
-    """Which k makes add-k smoothing the same as Laplace smoothing?"""
-    return _number(answer, 1.0, "k", "Laplace smoothing is also called add-one smoothing.")
+def check_next_word_sampler(model, context: tuple[str, ...], answer, draws: int = 2000,
+                            seed: int = 0) -> Feedback:
+    """Does ``answer(model, context, rng) -> word`` draw next words with the model's probabilities?
+
+    It is called ``draws`` times. The shares of the ten likeliest words, and of all other words
+    together, must match the model's probabilities: total variation distance under 0.06, which
+    a correct sampler stays far below (its distance is about 0.02 at 2,000 draws).
+    """
+    from collections import Counter
+
+    import numpy as np
+
+    hint = ("model.distribution(context) holds every word's probability, in the order of "
+            "model.vocab.words; draw one index at random with those probabilities as weights "
+            "(not always the likeliest one), and return the word at that index.")
+    if _missing(answer):
+        return Feedback(False, f"No answer yet: replace ... with your function sample_next. Hint: {hint}")
+    if not callable(answer):
+        return Feedback(False, f"Expected a function sample_next(model, context, rng), got {answer!r}. "
+                               f"Hint: {hint}")
+    rng = np.random.default_rng(seed)
+    try:
+        words = [answer(model, context, rng) for _ in range(draws)]
+    except Exception as err:  # noqa: BLE001  (the student's code: say what went wrong)
+        return Feedback(False, f"Your function raised {type(err).__name__}: {err}. Hint: {hint}")
+    probs = model.distribution(context)
+    top = [int(i) for i in np.argsort(-probs, kind="stable")[:10]]
+    for word in words:
+        if not isinstance(word, str):
+            return Feedback(False, f"Your function returned {word!r}; return the word itself, a string such "
+                                   f"as {model.vocab.words[top[0]]!r}. Hint: {hint}")
+        if word not in model.vocab:
+            return Feedback(False, f"Your function returned {word!r}, which is not in the model's "
+                                   f"vocabulary. Hint: {hint}")
+    chosen = Counter(words)
+    names = [model.vocab.words[i] for i in top] + ["any other word"]
+    expected = np.append(probs[top], 1 - probs[top].sum())
+    observed = np.array([chosen[model.vocab.words[i]] for i in top] + [0.0]) / draws
+    observed[-1] = 1 - observed[:-1].sum()
+    worst = int(np.argmax(np.abs(observed - expected)))
+    shares = (f"{names[worst]!r} came out {observed[worst]:.1%} of the time, and the model gives it "
+              f"{expected[worst]:.1%}")
+    if 0.5 * np.abs(observed - expected).sum() < 0.06:
+        return Feedback(True, f"Correct: in {draws:,} draws after {' '.join(context)!r} every likely word came "
+                              f"out about as often as the model says (the farthest: {shares}).")
+    return Feedback(False, f"Not quite: in {draws:,} draws after {' '.join(context)!r}, {shares}. Hint: {hint}")
+
+
+def check_kn_discount(train, valid, discounts: Sequence[float], answer, order: int = 3) -> Feedback:
+    """The discount of ``discounts`` whose Kneser-Ney model of ``order``, fitted on ``train``, has the
+    lowest perplexity on ``valid``. The check fits one model per discount itself."""
+    from lmcourse.ngrams import NGramModel
+
+    hint = (f"fit NGramModel({order}, \"kneser-ney\", discount=d) on the training split for every d of the "
+            "list, score each model with .perplexity on the validation split (not the test split), and "
+            "keep the d whose perplexity is lowest.")
+    value = _parse(answer, "a discount", hint)
+    if isinstance(value, Feedback):
+        return value
+    tried = [float(d) for d in discounts]
+    chosen = next((d for d in tried if math.isclose(value, d)), None)
+    if chosen is None:
+        return Feedback(False, f"{value:g} is not one of the discounts to try "
+                               f"({', '.join(f'{d:g}' for d in tried)}). Hint: {hint}")
+    perplexity = {d: NGramModel(order, "kneser-ney", discount=d).fit(train).perplexity(valid) for d in tried}
+    if perplexity[chosen] > min(perplexity.values()) * (1 + 1e-9):
+        return Feedback(False, f"Not quite: discount {chosen:g} gives a validation perplexity of "
+                               f"{perplexity[chosen]:.1f}, and another discount of the list gives less. "
+                               f"Hint: {hint}")
+    default = NGramModel(order, "kneser-ney").discount
+    versus = (f"; the default discount, {default:g}, gives {perplexity[default]:.1f}"
+              if default in perplexity and default != chosen else "")
+    return Feedback(True, f"Correct: discount {chosen:g} gives the lowest validation perplexity of the list, "
+                          f"{perplexity[chosen]:.1f}{versus}.")
+
+
+SOLUTIONS.update({
+    "padded-trigrams": (
+        "# A trigram model puts two <s> before the sentence and two </s> after it; a window of three\n"
+        "# words starts at every position of the padded sentence except the last two.\n"
+        "padded = [\"<s>\", \"<s>\"] + list(tokens) + [\"</s>\", \"</s>\"]\n"
+        "answer = len(ngrams(padded, 3))"),
+    "mle-by-hand": (
+        "# Section 5: C(the water) over the number of bigrams that start with 'the'. In the padded\n"
+        "# model every 'the' is followed by a word or by </s>, so that number is the count of 'the'.\n"
+        "answer = bigram_mle.count((\"the\", \"water\")) / bigram_mle.count((\"the\",))"),
+    "perplexity-by-hand": (
+        "# exp of the mean negative log-probability (natural logs), as in section 10.\n"
+        "import math\n"
+        "answer = math.exp(-sum(math.log(p) for p in probabilities) / len(probabilities))"),
+    "sample-next": (
+        "def sample_next(model, context, rng):\n"
+        "    probs = model.distribution(context)           # one probability per vocabulary word\n"
+        "    index = rng.choice(len(probs), p=probs)       # an index, drawn with those weights\n"
+        "    return model.vocab.words[index]\n"
+        "\n"
+        "answer = sample_next"),
+    "kn-discount": (
+        "# One model per discount, fitted on the training split and scored on the validation split.\n"
+        "valid_perplexity = {d: NGramModel(3, \"kneser-ney\", discount=d).fit(corpus.train).perplexity(corpus.valid)\n"
+        "                    for d in discounts}\n"
+        "for d, value in valid_perplexity.items():\n"
+        "    print(f\"discount {d:.1f}: validation perplexity {value:.1f}\")\n"
+        "answer = min(valid_perplexity, key=valid_perplexity.get)"),
+})
 
 
 # --- chapter 4: attention and a small transformer --------------------------------------------
@@ -212,8 +411,8 @@ def check_perplexity_from_losses(losses: Sequence[float], answer) -> Feedback:
     """Perplexity from per-word cross-entropy losses (natural logs), as Keras reports them."""
     expected = math.exp(sum(losses) / len(losses))
     return _number(answer, expected, "the perplexity",
-                   "a loss is -log(p) of the right word; perplexity is exp() of the mean loss "
-                   "(math.exp, not 10 ** or 2 **, because Keras uses natural logs).")
+                   "each loss is -log p of the right word, in natural logs. Chapter 2 defined perplexity "
+                   "from the mean of exactly these numbers: which function undoes a natural log?")
 
 
 def check_greedy_temperature(probabilities: Sequence[float], answer, share: float = 0.99) -> Feedback:
@@ -235,3 +434,64 @@ def check_greedy_temperature(probabilities: Sequence[float], answer, share: floa
                               f"{top_share:.1%} of the probability, so sampling is (almost) greedy.")
     return Feedback(False, f"Not yet: at temperature {t:g} the most likely word gets only {top_share:.1%} "
                            f"(need {share:.0%}). Hint: {hint}")
+
+
+def check_lstm_step(step) -> Feedback:
+    """The student's ``step(x, h, c, kernel, recurrent_kernel, bias) -> (h, c)`` against
+    ``keras.layers.LSTM`` itself, on random weights and inputs."""
+    import keras
+    import numpy as np
+
+    hint = ("z = x @ kernel + h @ recurrent_kernel + bias holds the four gates side by side, in the "
+            "order input, forget, candidate, output (split it in 4 along the last axis); the gates use "
+            "a sigmoid, the candidate a tanh; the new c keeps f * c and adds i * g; the new h is o * tanh(c).")
+    if _missing(step):
+        return Feedback(False, f"No answer yet: replace ... with your step function. Hint: {hint}")
+    if not callable(step):
+        return Feedback(False, f"Expected a function step(x, h, c, kernel, recurrent_kernel, bias), got {step!r}.")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 5)).astype("float32")  # 2 sequences, 3 steps, 5 features
+    layer = keras.layers.LSTM(4, return_sequences=True)
+    expected = keras.ops.convert_to_numpy(layer(x))
+    kernel, recurrent_kernel, bias = (keras.ops.convert_to_numpy(w) for w in layer.get_weights())
+    h = c = np.zeros((2, 4), dtype="float32")
+    try:
+        for t in range(3):
+            h, c = step(x[:, t], h, c, kernel, recurrent_kernel, bias)
+            got = keras.ops.convert_to_numpy(h)
+            if got.shape != (2, 4):
+                return Feedback(False, f"Your h has shape {got.shape}, expected (2, 4). Hint: {hint}")
+            if not np.allclose(got, expected[:, t], atol=1e-5):
+                return Feedback(False, f"Not quite: your h differs from keras.layers.LSTM's at step {t + 1}. "
+                                       f"Hint: {hint}")
+    except Exception as err:  # noqa: BLE001  (the student's code: say what went wrong)
+        return Feedback(False, f"Your function raised {type(err).__name__}: {err}. Hint: {hint}")
+    return Feedback(True, "Correct: your step gives keras.layers.LSTM's output at every step.")
+
+
+SOLUTIONS.update({
+    "padded-positions": (
+        "# Inputs are the prefixes without their last word, pre-padded to the longest input.\n"
+        "width = max(lengths) - 1\n"
+        "answer = sum(width - k for n in lengths for k in range(1, n))"),
+    "perplexity-from-losses": (
+        "# Each loss is -log p of the right word (natural log); perplexity is exp of their mean.\n"
+        "answer = math.exp(sum(losses) / len(losses))"),
+    "greedy-temperature": (
+        "# p ** (1 / T), renormalised: halve T until the top word gets 99% of the probability.\n"
+        "p = np.array(probabilities)\n"
+        "p = p[p > 0] / p.max()\n"
+        "answer = 1.0\n"
+        "while 1 / np.sum(p ** (1 / answer)) < 0.99:\n"
+        "    answer /= 2"),
+    "lstm-step": (
+        "def my_step(x, h, c, kernel, recurrent_kernel, bias):\n"
+        "    z = x @ kernel + h @ recurrent_kernel + bias\n"
+        "    i, f, g, o = np.split(z, 4, axis=-1)\n"
+        "    sigmoid = lambda v: 1 / (1 + np.exp(-v))\n"
+        "    c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)\n"
+        "    h = sigmoid(o) * np.tanh(c)\n"
+        "    return h, c\n"
+        "\n"
+        "answer = my_step"),
+})

@@ -62,6 +62,52 @@ def prefix_model(vocab_size: int, embedding_dim: int = 10, units: int = 50,
     return model
 
 
+def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
+    """One step of an LSTM cell, computed as ``keras.layers.LSTM`` computes it.
+
+    ``x``: this step's input (batch, features); ``h``, ``c``: the hidden and cell state (batch,
+    units). Keras keeps the four gates side by side in one matrix, in the order input, forget,
+    candidate, output.
+    """
+    z = keras.ops.matmul(x, kernel) + keras.ops.matmul(h, recurrent_kernel) + bias
+    i, f, g, o = keras.ops.split(z, 4, axis=-1)
+    i, f, o = keras.ops.sigmoid(i), keras.ops.sigmoid(f), keras.ops.sigmoid(o)  # gates: 0 shut, 1 open
+    c = f * c + i * keras.ops.tanh(g)  # the cell state: forget some of the old, write some of the new
+    h = o * keras.ops.tanh(c)  # what the cell shows the next layer and the next step
+    return h, c
+
+
+def seed_study(x: np.ndarray, y: np.ndarray, vocab_size: int, prompt: np.ndarray, seeds: Sequence[int],
+               epochs: int, batch_size: int) -> np.ndarray:
+    """Train :func:`prefix_model` once per seed and return its next-word distribution after
+    ``prompt`` for each: (seeds, vocab_size).
+
+    Each seed gives the model that seed's initial weights (exactly ``prefix_model`` after
+    ``keras.utils.set_random_seed(seed)``) and a fresh Adam state, then ``epochs`` passes over the
+    data in batches of ``batch_size``, each pass in a new random order (a batch as large as the
+    data is the whole data, as in Keras). To keep many trainings fast, one compiled model is
+    reused, and the passes are laid end to end and fed to a single ``fit`` call: the same gradient
+    steps as ``epochs`` separate epochs.
+    """
+    n = len(x)
+    batch_size = min(batch_size, n)
+    if n % batch_size:
+        raise ValueError(f"batch_size must divide the {n} examples (or exceed them), got {batch_size}")
+    model = prefix_model(vocab_size)
+    out = []
+    for seed in seeds:
+        keras.utils.set_random_seed(int(seed))
+        model.set_weights(prefix_model(vocab_size).get_weights())
+        for variable in model.optimizer.variables:  # Adam's step count and moments; not its learning rate
+            if not variable.path.endswith("learning_rate"):
+                variable.assign(keras.ops.zeros(variable.shape, dtype=variable.dtype))
+        rng = np.random.default_rng(int(seed))
+        order = np.concatenate([rng.permutation(n) for _ in range(epochs)])
+        model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+        out.append(keras.ops.convert_to_numpy(model.predict_on_batch(prompt))[0])
+    return np.array(out)
+
+
 @dataclass(frozen=True)
 class PaddingCost:
     """What the prefix layout costs on a set of sentences, against windows over the same text."""

@@ -9,8 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 MILESTONES = [
-    (1948, "Shannon: predicting English\nletter by letter"),
-    (1980, "n-gram models in\nspeech recognition"),
+    (1948, "Shannon: English from letter\nand word statistics"),
+    (1951, "Shannon: people guess\nthe next letter"),
+    (1983, "IBM (Bahl, Jelinek, Mercer):\ntrigram models in\nspeech recognition"),
     (1997, "LSTM: a recurrent network\nwith long memory"),
     (2003, "Neural probabilistic\nlanguage model"),
     (2013, "word2vec: words\nas vectors"),
@@ -18,7 +19,7 @@ MILESTONES = [
     (2017, "The Transformer:\n'attention is all you need'"),
     (2018, "GPT and BERT:\npretrain, then fine-tune"),
     (2020, "GPT-3: few-shot\nlearning at scale"),
-    (2022, "Chat assistants trained\nwith human feedback"),
+    (2022, "InstructGPT: following\ninstructions, trained\nwith human feedback"),
 ]
 
 
@@ -76,13 +77,42 @@ def bigram_heatmap(model, words: Sequence[str]):
                          xtick={"rotation": 60, "ha": "right"})
 
 
-def zipf(tokens: Iterable[str], label: str = "corpus"):
-    """Word frequency against frequency rank on log-log axes, with the ideal 1/rank line."""
-    counts = np.array(sorted(Counter(tokens).values(), reverse=True), dtype=float)
-    ranks = np.arange(1, len(counts) + 1)
+def _ranked_counts(tokens: Iterable[str]) -> np.ndarray:
+    """How often each distinct token occurs, most frequent first (index 0 is rank 1)."""
+    return np.array(sorted(Counter(tokens).values(), reverse=True), dtype=float)
+
+
+def _fit_ranked(counts: np.ndarray, ranks: tuple[int, int | None]) -> tuple[float, float, int, int]:
+    """(slope, intercept, first rank, last rank) of the least-squares line through the ranked counts."""
+    first, last = ranks
+    last = len(counts) if last is None else last
+    if not 1 <= first < last <= len(counts):
+        raise ValueError(f"ranks must be (first, last) with 1 <= first < last <= {len(counts)} "
+                         f"(the number of distinct words; last=None means {len(counts)}), got {ranks}")
+    r = np.arange(first, last + 1)
+    slope, intercept = np.polyfit(np.log(r), np.log(counts[first - 1:last]), 1)
+    return float(slope), float(intercept), first, last
+
+
+def zipf_fit(tokens: Iterable[str], ranks: tuple[int, int | None] = (1, None)) -> tuple[float, float]:
+    """Least-squares line log(frequency) = intercept + slope * log(rank) over ranks first..last
+    (inclusive, natural logs; ``None``: the last rank). Zipf's 1/rank is a slope of -1."""
+    slope, intercept, _, _ = _fit_ranked(_ranked_counts(tokens), ranks)
+    return slope, intercept
+
+
+def zipf(tokens: Iterable[str], label: str = "corpus", ranks: tuple[int, int | None] = (1, None)):
+    """Word frequency against frequency rank on log-log axes, with the ideal 1/rank line and the
+    least-squares line of :func:`zipf_fit` over ``ranks``."""
+    counts = _ranked_counts(tokens)
+    slope, intercept, first, last = _fit_ranked(counts, ranks)
+    ranked = np.arange(1, len(counts) + 1)
+    fitted = np.arange(first, last + 1)
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.loglog(ranks, counts, ".", ms=3, label=label)
-    ax.loglog(ranks, counts[0] / ranks, "--", color="0.4", label="Zipf: frequency ~ 1 / rank")
+    ax.loglog(ranked, counts, ".", ms=3, label=label)
+    ax.loglog(ranked, counts[0] / ranked, "--", color="0.4", label="Zipf: frequency ~ 1 / rank")
+    ax.loglog(fitted, np.exp(intercept) * fitted ** slope, "-", color="#c44e52",
+              label=f"least squares, ranks {first}–{last}: slope {slope:.2f}")
     ax.set_xlabel("rank of the word (1 = most frequent)")
     ax.set_ylabel("number of occurrences")
     ax.set_title("Zipf's law: a few words are everywhere, most are rare")
@@ -228,5 +258,76 @@ def masks(length: int, tokens: Sequence[str] | None = None):
         ax.set_xlabel("may look at (key)")
         ax.set_ylabel("word (query)")
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def lstm_cell():
+    """A diagram of one LSTM step: the cell state runs along the top; the forget, input and output
+    gates (sigmoids, 0 = shut, 1 = open) decide what is kept, what is written and what is shown."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 5.2)
+    ax.axis("off")
+
+    def box(x, y, text, color, w=1.1, h=0.6):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.05", fc=color, ec="0.3"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=9)
+
+    def arrow(a, b, **kw):
+        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=12, color="0.3", lw=1.2, **kw))
+
+    def op(x, y, text):
+        ax.add_patch(plt.Circle((x, y), 0.25, fc="white", ec="0.3"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=11)
+
+    arrow((0.3, 4.3), (9.7, 4.3))  # the cell state
+    ax.text(0.3, 4.65, "cell state $c_{t-1}$", fontsize=9)
+    ax.text(9.7, 4.65, "$c_t$", fontsize=9, ha="right")
+    op(3.0, 4.3, "×")
+    op(5.2, 4.3, "+")
+    for x, label, color in ((3.0, "forget gate\n$f_t = \\sigma(\\cdot)$", "#f4c7c3"),
+                            (4.4, "input gate\n$i_t = \\sigma(\\cdot)$", "#c6dbef"),
+                            (6.0, "candidate\n$g_t = \\tanh(\\cdot)$", "#c6dbef"),
+                            (7.6, "output gate\n$o_t = \\sigma(\\cdot)$", "#c7e9c0")):
+        box(x, 2.0, label, color, w=1.45, h=0.8)
+    op(5.2, 3.2, "×")
+    arrow((3.0, 2.45), (3.0, 4.05))
+    arrow((4.4, 2.45), (5.0, 3.05))
+    arrow((6.0, 2.45), (5.4, 3.05))
+    arrow((5.2, 3.45), (5.2, 4.05))
+    op(8.6, 3.2, "×")
+    box(8.6, 4.3 - 0.02, "tanh", "white", w=0.7, h=0.4)
+    arrow((8.6, 4.05), (8.6, 3.45))
+    arrow((7.6, 2.45), (8.4, 3.05))
+    arrow((8.85, 3.2), (9.7, 3.2))
+    ax.text(9.7, 2.85, "$h_t$ (output,\nnext step)", fontsize=9, ha="right", va="top")
+    ax.add_patch(FancyBboxPatch((1.2, 0.35), 7.6, 0.55, boxstyle="round,pad=0.05", fc="#eeeeee", ec="0.5"))
+    ax.text(5.0, 0.62, "every gate reads the input $x_t$ and the previous output $h_{t-1}$", ha="center",
+            va="center", fontsize=9)
+    for x in (3.0, 4.4, 6.0, 7.6):
+        arrow((x, 0.95), (x, 1.55))
+    ax.set_title("One LSTM step: the gates decide what the cell state keeps, adds and shows")
+    fig.tight_layout()
+    return fig
+
+
+def seed_spread(studies: dict[str, np.ndarray], words: Sequence[str], focus: Sequence[str],
+                title: str = "The same model trained with different seeds"):
+    """One dot per seed: the probability each run gives to each ``focus`` word, one panel per
+    training configuration (``studies`` maps its name to a (seeds, vocabulary) array)."""
+    fig, axes = plt.subplots(1, len(studies), figsize=(5 * len(studies), 3.2), sharey=True, squeeze=False)
+    rng = np.random.default_rng(0)  # horizontal jitter only, so that dots do not hide each other
+    for ax, (name, probs) in zip(axes[0], studies.items()):
+        for j, word in enumerate(focus):
+            values = probs[:, list(words).index(word)]
+            ax.scatter(j + rng.uniform(-0.12, 0.12, len(values)), values, s=18, alpha=0.7)
+        ax.set_xticks(range(len(focus)), [f"P({w})" for w in focus])
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(name, fontsize=10)
+    axes[0][0].set_ylabel("probability after the prompt")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -64,11 +64,45 @@ def test_zipf_plots_sorted_counts_on_log_axes():
     fig = plots.zipf(tokens, label="toy")
     ax = labelled(fig)
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    data, ideal = ax.lines
+    data, ideal, fitted = ax.lines
     assert data.get_xdata().tolist() == [1, 2, 3, 4]
     assert data.get_ydata().tolist() == [8, 4, 2, 1]
     assert ideal.get_ydata().tolist() == pytest.approx([8, 4, 8 / 3, 2])
-    assert [t.get_text() for t in ax.get_legend().get_texts()][0] == "toy"
+    slope, intercept = plots.zipf_fit(tokens)
+    assert fitted.get_xdata().tolist() == [1, 2, 3, 4]
+    assert fitted.get_ydata() == pytest.approx(np.exp(intercept) * np.arange(1, 5) ** slope)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0] == "toy" and legend[2] == f"least squares, ranks 1–4: slope {slope:.2f}"
+
+
+def zipf_tokens(counts: list[int]) -> list[str]:
+    """Tokens in which word i occurs counts[i] times."""
+    return [f"w{i}" for i, c in enumerate(counts) for _ in range(c)]
+
+
+@pytest.mark.parametrize("exponent", [1.0, 0.5, 2.0])
+def test_zipf_fit_recovers_a_known_slope(exponent):
+    scale = 100_000
+    tokens = zipf_tokens([round(scale / r ** exponent) for r in range(1, 31)])
+    slope, intercept = plots.zipf_fit(tokens)
+    assert slope == pytest.approx(-exponent, abs=2e-3)
+    assert intercept == pytest.approx(np.log(scale), abs=5e-3)
+
+
+def test_zipf_fit_uses_only_the_ranks_it_is_given():
+    # Slope -2 over ranks 1..10, then -0.5 over ranks 10..40 (continuous at rank 10).
+    counts = [round(1e5 / r ** 2) for r in range(1, 11)] + [round(1e3 * (r / 10) ** -0.5) for r in range(11, 41)]
+    tokens = zipf_tokens(counts)
+    assert plots.zipf_fit(tokens, ranks=(1, 10))[0] == pytest.approx(-2.0, abs=1e-3)
+    assert plots.zipf_fit(tokens, ranks=(10, None))[0] == pytest.approx(-0.5, abs=2e-3)
+    assert plots.zipf_fit(tokens, ranks=(10, 40)) == plots.zipf_fit(tokens, ranks=(10, None))
+    assert -2.0 < plots.zipf_fit(tokens)[0] < -0.5
+    fig = plots.zipf(tokens, ranks=(10, 40))
+    assert fig.axes[0].lines[2].get_xdata().tolist() == list(range(10, 41))
+    with pytest.raises(ValueError, match=r"ranks must be \(first, last\) with 1 <= first < last <= 40"):
+        plots.zipf_fit(tokens, ranks=(10, 41))
+    with pytest.raises(ValueError, match="got \\(0, 5\\)"):
+        plots.zipf_fit(tokens, ranks=(0, 5))
 
 
 def test_bars_show_each_value():
