@@ -32,11 +32,16 @@ LEARNING_RATE = 0.01  # Adam, the same on both sides
 TARGETS_PER_STEP = 128  # both sides: 128 prefixes, or about 128 targets in sentence rows
 
 
-def parse_args() -> argparse.Namespace:
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    """--data-dir: where Pride and Prejudice is (also used by benchmarks/transformer_vs_lstm.py)."""
     default_dir = os.environ.get("LMCOURSE_DATA_DIR") or str(REPO.parent / "shared" / "data" / "corpora")
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=default_dir,
                         help="folder holding austen_prideprejudice.txt (default: %(default)s)")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_data_dir(parser)
     parser.add_argument("--budget", type=float, default=180.0,
                         help="training seconds for each approach (default: %(default)s)")
     parser.add_argument("--window", type=int, default=32, help="window length of the chapter's approach")
@@ -44,7 +49,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def load(data_dir: str):
+def load(data_dir: str, script: str = "lstm_speed"):
     """Pride and Prejudice from ``data_dir`` only (no download); exit with a message if absent."""
     from lmcourse.data import BOOKS, DataUnavailableError, load_book_corpus
 
@@ -52,7 +57,7 @@ def load(data_dir: str):
     try:
         return load_book_corpus(BOOK, download=False)
     except DataUnavailableError:
-        sys.exit(f"lstm_speed: {BOOKS[BOOK].filename} not found in {data_dir} (or its corpora/ folder). "
+        sys.exit(f"{script}: {BOOKS[BOOK].filename} not found in {data_dir} (or its corpora/ folder). "
                  f"Pass --data-dir FOLDER or set LMCOURSE_DATA_DIR.")
 
 

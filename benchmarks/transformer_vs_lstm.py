@@ -23,33 +23,20 @@ import sys
 import time
 from pathlib import Path
 
+from lstm_speed import add_data_dir, load  # the same book, found the same way
+
 REPO = Path(__file__).resolve().parents[1]
-BOOK = "pride_and_prejudice"
 WINDOW = 32
 BATCH_ROWS = 64  # both sides (the chapters train with 16; larger batches use 2 cores better)
 CHUNKS_PER_EPOCH = 4  # evaluate four times per pass over the training rows
 
 
 def parse_args() -> argparse.Namespace:
-    default_dir = os.environ.get("LMCOURSE_DATA_DIR") or str(REPO.parent / "shared" / "data" / "corpora")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=default_dir,
-                        help="folder holding austen_prideprejudice.txt (default: %(default)s)")
+    add_data_dir(parser)
     parser.add_argument("--budget", type=float, default=150.0, help="training seconds for the LSTM (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
-
-
-def load(data_dir: str):
-    """Pride and Prejudice from ``data_dir`` only (no download); exit with a message if absent."""
-    from lmcourse.data import BOOKS, DataUnavailableError, load_book_corpus
-
-    os.environ["LMCOURSE_DATA_DIR"] = data_dir
-    try:
-        return load_book_corpus(BOOK, download=False)
-    except DataUnavailableError:
-        sys.exit(f"transformer_vs_lstm: {BOOKS[BOOK].filename} not found in {data_dir} (or its corpora/ "
-                 "folder). Pass --data-dir FOLDER or set LMCOURSE_DATA_DIR.")
 
 
 def run(lm, rows, valid, name: str, budget: float, seed: int, target: float | None = None):
@@ -78,7 +65,7 @@ def run(lm, rows, valid, name: str, budget: float, seed: int, target: float | No
 def main() -> None:
     args = parse_args()
     sys.path.insert(0, str(REPO))
-    corpus = load(args.data_dir)
+    corpus = load(args.data_dir, "transformer_vs_lstm")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import lmcourse
 

@@ -45,6 +45,22 @@ def test_state():
 
 
 @pytest.fixture(scope="session")
+def corpus():
+    """The bundled course corpus (chapters 1-4), loaded once; tests must not change it."""
+    from lmcourse.data import load_course_corpus
+
+    return load_course_corpus()
+
+
+@pytest.fixture(scope="session")
+def kn3(corpus):
+    """Chapter 2's Kneser-Ney trigram model of the course corpus."""
+    from lmcourse.ngrams import NGramModel
+
+    return NGramModel(3, "kneser-ney").fit(corpus.train)
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` (or ``LMCOURSE_TEST_DATA``); skips the test when it is absent."""
     path = Path(os.environ.get("LMCOURSE_TEST_DATA", REPO.parent / "shared" / "data"))

@@ -6,10 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 
 from lmcourse import exercises
-from lmcourse.data import load_course_corpus
 from lmcourse.exercises import (Feedback, check_kn_discount, check_mle, check_next_word_sampler,
                                 check_padded_ngram_count, check_perplexity)
 from lmcourse.ngrams import NGramModel, ngrams, pad
@@ -19,16 +17,6 @@ TOY = [["the", "cat", "sat", "on", "the", "mat", "."],
        ["a", "cat", "saw", "the", "dog", "."],
        ["the", "cat", "ran", "!"]]
 TOY_VALID = [["the", "dog", "sat", "on", "the", "mat", "."], ["a", "cat", "sat", "."]]
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return load_course_corpus()
-
-
-@pytest.fixture(scope="module")
-def kn3(corpus):
-    return NGramModel(3, "kneser-ney").fit(corpus.train)
 
 
 def assert_wrong(feedback: Feedback, *phrases: str) -> None:

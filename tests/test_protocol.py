@@ -8,15 +8,10 @@ import pytest
 
 import lmcourse
 from lmcourse import protocol, widgets
-from lmcourse.data import load_bundled_headlines, load_course_corpus
+from lmcourse.data import load_bundled_headlines
 from lmcourse.ngrams import NGramModel
 
 LONG = "the cat sat " * 200  # 2,400 characters
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return load_course_corpus()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import inspect
 import pytest
 
 from lmcourse import widgets
-from lmcourse.data import load_course_corpus
 from lmcourse.ngrams import NGramModel
 from lmcourse.protocol import InputRules, text_problem
 from lmcourse.text import detokenize
@@ -17,16 +16,6 @@ from lmcourse.widgets import (SENTENCE_START_NOTE, Explorer, Prediction, TextGen
                               explore, generate_text)
 
 FOREIGN = "This model reads English text only"
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return load_course_corpus()
-
-
-@pytest.fixture(scope="module")
-def kn3(corpus):
-    return NGramModel(3, "kneser-ney").fit(corpus.train)
 
 
 @pytest.fixture(scope="module")
