@@ -184,6 +184,7 @@ class LSTMLanguageModel(WindowLanguageModel):
     """
 
     model_class = NextWordLSTM
+    config_class = LSTMConfig
     family = "LSTM"
 
     def __repr__(self) -> str:
@@ -191,19 +192,11 @@ class LSTMLanguageModel(WindowLanguageModel):
                 f"vocabulary={len(self.vocab):,} words)")
 
     @classmethod
-    def build(cls, vocab: Vocabulary, config: LSTMConfig = LSTMConfig()) -> "LSTMLanguageModel":
-        """A fresh, untrained model over ``vocab`` (which must contain ``<UNK>`` and ``</s>``)."""
-        cls.check_vocabulary(vocab)
-        model = cls(NextWordLSTM(vocab.words, config.window, config.embedding_dim, config.units,
-                                 config.dropout))
-        model.compile(config)
-        return model
+    def keras_model(cls, vocab: Vocabulary, config: LSTMConfig) -> NextWordLSTM:
+        return NextWordLSTM(vocab.words, config.window, config.embedding_dim, config.units, config.dropout)
 
 
 def train_lstm(train: Sentences, valid: Sentences, config: LSTMConfig = LSTMConfig(),
                callbacks: Sequence[keras.callbacks.Callback] = ()) -> LSTMLanguageModel:
     """Build the vocabulary of ``train``, then build and fit a sentence LSTM on it."""
-    train = list(train)
-    model = LSTMLanguageModel.build(build_vocabulary(train), config)
-    model.fit(train, valid, config, callbacks)
-    return model
+    return LSTMLanguageModel.trained(train, valid, config, callbacks)

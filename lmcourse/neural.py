@@ -202,11 +202,13 @@ class WindowLanguageModel:
     """A causal Keras next-word model with the course's predictor protocol.
 
     Subclasses set ``model_class`` (a ``keras.Model`` with ``words`` and ``window`` attributes that
-    maps ids ``(batch, window)`` to probabilities ``(batch, window, vocabulary)``) and ``family``.
+    maps ids ``(batch, window)`` to probabilities ``(batch, window, vocabulary)``), ``config_class``,
+    ``family``, and :meth:`keras_model`.
     """
 
     input_rules: InputRules = NEXT_WORD_RULES
     model_class: type = keras.Model
+    config_class: type = TrainingConfig
     family = "model"
 
     def __init__(self, model: keras.Model):
@@ -223,15 +225,33 @@ class WindowLanguageModel:
     def name(self) -> str:
         return f"{self.family} (window {self.window})"
 
-    @staticmethod
-    def check_vocabulary(vocab: Vocabulary) -> None:
+    @classmethod
+    def keras_model(cls, vocab: Vocabulary, config) -> keras.Model:
+        """The family's Keras model for ``vocab`` and ``config`` (each subclass says how)."""
+        raise NotImplementedError
+
+    @classmethod
+    def build(cls, vocab: Vocabulary, config: TrainingConfig | None = None):
+        """A fresh, untrained model over ``vocab`` (which must contain ``<UNK>`` and ``</s>``),
+        compiled with the optimizer and loss ``config`` asks for (default: the family's config)."""
         missing = [s for s in SPECIALS if s not in vocab]
         if missing:
             raise ValueError(f"vocab must contain {', '.join(SPECIALS)}; missing {', '.join(missing)}")
+        config = cls.config_class() if config is None else config
+        model = cls(cls.keras_model(vocab, config))
+        model.model(np.zeros((1, model.window), dtype=np.int32))  # create the weights
+        model.model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss())
+        return model
 
-    def compile(self, config: TrainingConfig) -> None:
-        self.model(np.zeros((1, self.window), dtype=np.int32))  # create the weights
-        self.model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss())
+    @classmethod
+    def trained(cls, train: Sentences, valid: Sentences, config: TrainingConfig | None = None,
+                callbacks: Sequence[keras.callbacks.Callback] = ()):
+        """Build the vocabulary of ``train``, then build a model on it and fit it."""
+        train = list(train)
+        config = cls.config_class() if config is None else config
+        model = cls.build(build_vocabulary(train), config)
+        model.fit(train, valid, config, callbacks)
+        return model
 
     def fit(self, train: Sentences, valid: Sentences, config: TrainingConfig,
             callbacks: Sequence[keras.callbacks.Callback] = (), seed: int = 0) -> dict[str, list[float]]:

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lmcourse.neural import TrainingConfig, WindowLanguageModel, build_vocabulary
+from lmcourse.neural import TrainingConfig, WindowLanguageModel, build_vocabulary  # noqa: F401 (re-exported)
 from lmcourse.text import EOS, Vocabulary, tokenize
 
 Sentences = Iterable[Sequence[str]]
@@ -187,6 +187,7 @@ class TransformerLanguageModel(WindowLanguageModel):
     """A trained transformer with the course's predictor protocol (like the LSTM's)."""
 
     model_class = NextWordTransformer
+    config_class = TransformerConfig
     family = "transformer"
 
     def __repr__(self) -> str:
@@ -195,13 +196,9 @@ class TransformerLanguageModel(WindowLanguageModel):
                 f"model_dim={m.model_dim}, parameters={m.count_params():,}, vocabulary={len(self.vocab):,} words)")
 
     @classmethod
-    def build(cls, vocab: Vocabulary, config: TransformerConfig = TransformerConfig()) -> "TransformerLanguageModel":
-        """A fresh, untrained model over ``vocab`` (which must contain ``<UNK>`` and ``</s>``)."""
-        cls.check_vocabulary(vocab)
-        model = cls(NextWordTransformer(vocab.words, config.window, config.model_dim, config.heads,
-                                        config.layers, config.mlp_dim, config.dropout))
-        model.compile(config)
-        return model
+    def keras_model(cls, vocab: Vocabulary, config: TransformerConfig) -> NextWordTransformer:
+        return NextWordTransformer(vocab.words, config.window, config.model_dim, config.heads, config.layers,
+                                   config.mlp_dim, config.dropout)
 
     def attention_maps(self, text: str) -> tuple[list[str], np.ndarray]:
         """The tokens the model reads for ``text`` (the start symbol first) and its attention weights:
@@ -215,10 +212,7 @@ class TransformerLanguageModel(WindowLanguageModel):
 def train_transformer(train: Sentences, valid: Sentences, config: TransformerConfig = TransformerConfig(),
                       callbacks: Sequence[keras.callbacks.Callback] = ()) -> TransformerLanguageModel:
     """Build the vocabulary of ``train``, then build and fit a transformer on it."""
-    train = list(train)
-    model = TransformerLanguageModel.build(build_vocabulary(train), config)
-    model.fit(train, valid, config, callbacks)
-    return model
+    return TransformerLanguageModel.trained(train, valid, config, callbacks)
 
 
 def head_roles(model: TransformerLanguageModel, sentences: Sentences, limit: int = 200) -> dict[str, np.ndarray]:
