@@ -276,13 +276,19 @@ class NGramModel:
         contexts = stream[targets[:, None] + np.arange(-(n - 1), 0)[None, :]]
         return contexts, stream[targets]
 
-    def perplexity(self, sentences: Sentences) -> float:
-        """exp of the mean negative log-probability of every word (end symbols are not scored,
-        so models of every order are measured on the same tokens). ``inf`` if any word gets 0."""
+    def token_logprobs(self, sentences: Sentences) -> np.ndarray:
+        """Natural-log probability of every word of every sentence, each given the last
+        ``order - 1`` words of its own sentence (left-padded with ``<s>``); ``-inf`` where an
+        unsmoothed model gives 0. The words :mod:`lmcourse.scoring` scores for every family."""
         self._check_fitted()
         contexts, words = self._windows(sentences)
         with np.errstate(divide="ignore"):
-            return float(np.exp(-np.mean(np.log(self._probs(contexts, words)))))
+            return np.log(self._probs(contexts, words))
+
+    def perplexity(self, sentences: Sentences) -> float:
+        """exp of the mean negative log-probability of every word (end symbols are not scored,
+        so models of every order are measured on the same tokens). ``inf`` if any word gets 0."""
+        return float(np.exp(-np.mean(self.token_logprobs(sentences))))
 
     # --- prediction and sampling ---------------------------------------------------------------
     def _prompt_context(self, context: str | Sequence[str]) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from lmcourse.text import BOS, Vocabulary
+from lmcourse.text import Vocabulary
 
 Sentences = Iterable[Sequence[str]]
 CONTEXT_RULE = ("every model restarts at each sentence boundary: a word is predicted from the "
@@ -64,25 +64,6 @@ def unknown_mask(vocab: Vocabulary | set[str], sentences: Sentences) -> np.ndarr
     return np.array([w not in vocab for s in sentences for w in s], dtype=bool)
 
 
-def ngram_token_logprobs(model, sentences: Sentences) -> np.ndarray:
-    """Log-probability of every word of every sentence under an NGramModel: each word given the
-    last ``order - 1`` words of its sentence so far, left-padded with ``<s>``."""
-    pad = [BOS] * (model.order - 1)
-    with np.errstate(divide="ignore"):
-        return np.array([model.logprob(word, (pad + list(s[:i]))[len(pad) + i - (model.order - 1):])
-                         for s in sentences for i, word in enumerate(s)])
-
-
-class NGramScorer:
-    """An NGramModel seen through :class:`Scorable` (its own perplexity() scores the same words)."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def token_logprobs(self, sentences: Sentences) -> np.ndarray:
-        return ngram_token_logprobs(self.model, sentences)
-
-
 NGRAM_BASELINES = {"unigram (Laplace)": (1, "laplace"), "bigram (Kneser-Ney)": (2, "kneser-ney"),
                    "trigram (Kneser-Ney)": (3, "kneser-ney")}
 
@@ -95,23 +76,17 @@ def ngram_models(train: Sentences, baselines: Mapping[str, tuple[int, str]] = NG
     return {name: NGramModel(order, smoothing).fit(train) for name, (order, smoothing) in baselines.items()}
 
 
-def as_scorable(model) -> Scorable:
-    return NGramScorer(model) if hasattr(model, "order") and not hasattr(model, "token_logprobs") else model
-
-
-def compare(train: Sentences, test: Sentences, models: Mapping[str, object] | None = None,
+def compare(train: Sentences, test: Sentences, models: Mapping[str, Scorable] | None = None,
             baselines: Mapping[str, tuple[int, str]] = NGRAM_BASELINES) -> dict[str, Score]:
     """Chapter 2's n-gram ``baselines`` trained on ``train``, then ``models`` (e.g. an LSTM and a
     transformer, by name), all scored on the same words of ``test`` under the one context rule.
 
     A word is unknown when it is not in the training vocabulary (the same words for all models).
     """
-    from lmcourse.text import Vocabulary as _Vocabulary
-
     train, test = list(train), list(test)
-    unknown = unknown_mask(set(_Vocabulary.build(train).words), test)
+    unknown = unknown_mask(set(Vocabulary.build(train).words), test)
     every = {**ngram_models(train, baselines), **dict(models or {})}
-    return {name: score(as_scorable(model).token_logprobs(test), unknown) for name, model in every.items()}
+    return {name: score(model.token_logprobs(test), unknown) for name, model in every.items()}
 
 
 def table(scores: Mapping[str, Score]) -> str:

@@ -20,15 +20,15 @@ def corpus():
 def test_ngram_word_logprobs_are_what_its_perplexity_is_made_of(corpus):
     for order, smoothing in scoring.NGRAM_BASELINES.values():
         model = NGramModel(order, smoothing).fit(corpus.train)
-        logprobs = scoring.ngram_token_logprobs(model, corpus.test)
+        logprobs = model.token_logprobs(corpus.test)
         assert len(logprobs) == corpus.num_tokens("test")
         assert scoring.perplexity(logprobs) == pytest.approx(model.perplexity(corpus.test), rel=1e-12)
 
 
 def test_ngrams_restart_at_each_sentence():
     model = NGramModel(3, "kneser-ney").fit([["a", "b", "c"], ["c", "b", "a"]])
-    together = scoring.ngram_token_logprobs(model, [["a", "b"], ["c", "a"]])
-    apart = np.concatenate([scoring.ngram_token_logprobs(model, [s]) for s in (["a", "b"], ["c", "a"])])
+    together = model.token_logprobs([["a", "b"], ["c", "a"]])
+    apart = np.concatenate([model.token_logprobs([s]) for s in (["a", "b"], ["c", "a"])])
     np.testing.assert_array_equal(together, apart)
 
 
