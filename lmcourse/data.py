@@ -11,7 +11,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -225,6 +225,9 @@ def load_book_corpus(names: str | tuple[str, ...], download: bool = True,
 AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")  # class index 1-4 in the CSV
 BUNDLED_HEADLINES = "headlines.csv"
 BUNDLED_TEST_FRACTION = 0.25
+# The share of the training rows held out as a validation split: the Trainer scores every epoch on
+# it, and settings are chosen on it, so the test rows are looked at once, at the end.
+VALIDATION_FRACTION = 0.15
 
 
 @dataclass(frozen=True)
@@ -243,17 +246,35 @@ class LabelledTexts:
 
 @dataclass(frozen=True)
 class TopicData:
-    """A topic-classification data set: a train and a test part, and where it came from (and why)."""
+    """A topic-classification data set: training, test and (optionally) validation parts, and where
+    it came from (and why). The validation rows are never among the training or test rows."""
 
     name: str
     source: str
     train: LabelledTexts
     test: LabelledTexts
     label_names: tuple[str, ...] = AG_NEWS_LABELS
+    validation: LabelledTexts | None = None
 
     def summary(self) -> str:
-        return (f"{self.name} ({self.source}): {len(self.train):,} training and "
+        validation = f"{len(self.validation):,} validation and " if self.validation is not None else ""
+        return (f"{self.name} ({self.source}): {len(self.train):,} training, {validation}"
                 f"{len(self.test):,} test texts, classes {', '.join(self.label_names)}")
+
+    def with_validation(self, fraction: float = VALIDATION_FRACTION, seed: int = 0) -> "TopicData":
+        """Hold out a stratified ``fraction`` of the training rows as the validation split."""
+        if self.validation is not None:
+            return self
+        train, validation = stratified_split(self.train, fraction, seed)
+        return replace(self, train=train, validation=validation)
+
+    def all_training_rows(self) -> "TopicData":
+        """Training and validation rows together, for a final model once settings are chosen."""
+        if self.validation is None:
+            return self
+        both = LabelledTexts(self.train.texts + self.validation.texts, self.train.labels + self.validation.labels)
+        return replace(self, train=both, validation=None,
+                       source=f"{self.source}; trained on the training and validation rows together")
 
     def sampled(self, train_rows: int | None, test_rows: int | None, seed: int = 0) -> "TopicData":
         """At most ``train_rows`` / ``test_rows`` rows of each part (None: all), as seeded stratified
@@ -267,7 +288,7 @@ class TopicData:
         if not notes:
             return self
         source = f"{self.source}; a seeded stratified sample of {' and '.join(notes)}"
-        return TopicData(self.name, source, taken["training"], taken["test"], self.label_names)
+        return replace(self, source=source, train=taken["training"], test=taken["test"])
 
 
 def clean_ag_news_text(text: str) -> str:
@@ -427,6 +448,7 @@ def load_ag_news(profile: str = "offline", train_rows: int | None = None, test_r
     """AG News for a profile: a local copy in LMCOURSE_DATA_DIR first; then the hub or its cache
     (cpu, gpu) or the bundled course headlines (offline, which never reads the Hugging Face cache).
     Each part is cut to at most ``train_rows`` / ``test_rows`` rows by a seeded stratified sample.
+    Then a stratified VALIDATION_FRACTION of the training rows is held out as the validation split.
     The ``source`` says which data, why, and how much of it."""
     from lmcourse.runtime import check_profile
 
@@ -440,5 +462,5 @@ def load_ag_news(profile: str = "offline", train_rows: int | None = None, test_r
         data = load_bundled_headlines()
         why = ("LMCOURSE_DATA_DIR is not set" if local is None
                else "LMCOURSE_DATA_DIR holds no ag_news/test.csv")
-        data = TopicData(data.name, f"{data.source}; {why}", data.train, data.test)
-    return data.sampled(train_rows, test_rows, seed)
+        data = replace(data, source=f"{data.source}; {why}")
+    return data.sampled(train_rows, test_rows, seed).with_validation(seed=seed)

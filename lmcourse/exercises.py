@@ -393,6 +393,96 @@ def check_top_label(probabilities: Sequence[float], labels: Sequence[str], answe
                     "largest probability.")
 
 
+def check_macro_f1(answer, confusion=None) -> Feedback:
+    """The student's ``macro_f1(confusion) -> float``: the mean over classes of F1 = 2PR / (P + R),
+    with P = precision (diagonal / column sum) and R = recall (diagonal / row sum), and F1 = 0 for
+    a class the model never gets right. Checked against scikit-learn on ``confusion`` and on 50
+    random matrices, including ones with an empty column."""
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    hint = ("for class i: tp = confusion[i, i]; precision = tp / (column i's sum), recall = tp / (row "
+            "i's sum); F1 = 2 * precision * recall / (precision + recall), and 0 when tp is 0; "
+            "macro-F1 is the plain mean of the four F1s.")
+    if _missing(answer):
+        return Feedback(False, f"No answer yet: replace ... with your function macro_f1. Hint: {hint}")
+    if not callable(answer):
+        return Feedback(False, f"Expected a function macro_f1(confusion), got {answer!r}. Hint: {hint}")
+    rng = np.random.default_rng(0)
+    tests = [] if confusion is None else [np.asarray(confusion)]
+    for n in range(50):
+        m = rng.integers(0, 30, size=(4, 4))
+        if n % 5 == 0:
+            m[:, n % 4] = 0  # a class never predicted: its precision is undefined, its F1 is 0
+        tests.append(m)
+    for m in tests:
+        truth = np.repeat(np.arange(4), m.sum(1))
+        predicted = np.concatenate([np.repeat(np.arange(4), row) for row in m])
+        expected = f1_score(truth, predicted, labels=range(4), average="macro", zero_division=0)
+        try:
+            got = float(answer(m.copy()))
+        except Exception as err:  # noqa: BLE001  (the student's code: say what went wrong)
+            return Feedback(False, f"Your function raised {type(err).__name__}: {err} on the matrix "
+                                   f"{m.tolist()}. Hint: {hint}")
+        if not math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9):
+            return Feedback(False, f"Not quite: for the matrix {m.tolist()} your function gives {got:.4f}, "
+                                   f"scikit-learn's f1_score gives {expected:.4f}. Hint: {hint}")
+    return Feedback(True, f"Correct: your function matches scikit-learn's macro-F1 on {len(tests)} matrices"
+                          + (" including the chapter's." if confusion is not None else "."))
+
+
+def check_least_sure(probabilities, answer) -> Feedback:
+    """The index of the test text whose predicted topic got the lowest probability."""
+    import numpy as np
+
+    confidence = np.asarray(probabilities).max(-1)
+    hint = ("the model's confidence in a text is its largest probability (probabilities.max(axis=1)); "
+            "np.argmin gives the position of the smallest.")
+    value = _parse(answer, "the index of the least sure text", hint)
+    if isinstance(value, Feedback):
+        return value
+    expected = int(np.argmin(confidence))
+    if value == expected:
+        return Feedback(True, f"Correct: text {expected} is the one the model is least sure about; it gave its "
+                              f"answer only {confidence[expected]:.1%}.")
+    if value.is_integer() and 0 <= value < len(confidence):
+        return Feedback(False, f"Not quite: the model gave text {int(value)} {confidence[int(value)]:.1%}, and "
+                               f"another text less. Hint: {hint}")
+    return Feedback(False, f"{answer!r} is not the position of a test text (0 to {len(confidence) - 1}). "
+                           f"Hint: {hint}")
+
+
+SOLUTIONS.update({
+    "padding-count": (
+        "# 1 marks a real token, 0 a padding position.\n"
+        "answer = list(encoded[\"attention_mask\"]).count(0)"),
+    "recall": (
+        "# The Business row holds every true Business text; the diagonal cell, the ones labelled Business.\n"
+        "i = data.label_names.index(\"Business\")\n"
+        "business_recall = result.confusion[i, i] / result.confusion[i].sum()"),
+    "macro-f1": (
+        "def macro_f1(confusion):\n"
+        "    confusion = np.asarray(confusion)\n"
+        "    scores = []\n"
+        "    for i in range(len(confusion)):\n"
+        "        tp = confusion[i, i]\n"
+        "        if tp == 0:\n"
+        "            scores.append(0.0)  # never right: precision or recall is 0 (or undefined)\n"
+        "            continue\n"
+        "        precision = tp / confusion[:, i].sum()  # of the texts labelled i, the share that are i\n"
+        "        recall = tp / confusion[i].sum()        # of the texts that are i, the share labelled i\n"
+        "        scores.append(2 * precision * recall / (precision + recall))\n"
+        "    return float(np.mean(scores))"),
+    "least-sure": (
+        "# The confidence in each text is its largest probability; take the smallest.\n"
+        "least_sure = int(np.argmin(result.probabilities.max(axis=1)))\n"
+        "print(data.test.texts[least_sure], result.probabilities[least_sure].round(2))"),
+    "top-label": (
+        "# The prediction is the label with the largest probability.\n"
+        "topic = max(probabilities, key=probabilities.get)"),
+})
+
+
 # --- chapter 3: LSTM -------------------------------------------------------------------------
 def check_padded_positions(sentence_lengths: Sequence[int], answer) -> Feedback:
     """How many padding zeros does the prefix layout hold for sentences of these lengths?

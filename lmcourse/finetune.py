@@ -36,6 +36,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="train on a seeded stratified sample of N rows instead of the profile's size")
     parser.add_argument("--max-test-rows", type=int, default=None,
                         help="evaluate on a seeded stratified sample of N test rows instead of the profile's")
+    parser.add_argument("--all-training-rows", action="store_true",
+                        help="train the final model on the training and validation rows together (choose "
+                             "settings first, with the validation split in place)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="hide the training progress bar")
     args = parser.parse_args(argv)
@@ -57,6 +60,8 @@ def run(args: argparse.Namespace) -> dict:
 
     rt = lmcourse.setup("distilbert", profile=args.profile, seed=args.seed)
     data = clf.load_topic_data(rt.profile, args.max_train_rows, args.max_test_rows, seed=args.seed)
+    if args.all_training_rows:
+        data = data.all_training_rows()
     print(f"Data: {data.summary()}", flush=True)
     model = clf.load_classifier(rt.profile, data, model=args.model, seed=args.seed)
     print(f"Model: {model.describe()}", flush=True)
@@ -64,12 +69,16 @@ def run(args: argparse.Namespace) -> dict:
     if args.epochs is not None:
         config = replace(config, epochs=args.epochs)
     result = clf.train(model, data, config, args.output_dir, progress=not args.no_progress)
+    for epoch in result.epochs:  # scored on the validation split, never on the test rows
+        print(f"Epoch {epoch['epoch']:g}: validation accuracy {epoch['validation accuracy']:.1%}, "
+              f"mean confidence {epoch['mean confidence']:.1%}", flush=True)
     trainer = result.trainer
     # Trainer.predict shares the test rows out over all processes under `accelerate launch`.
     prediction = trainer.predict(clf.EncodedTexts(model, data.test, pad_to_max=not config.dynamic_padding))
     evaluation = clf.scores(prediction.label_ids, prediction.predictions.argmax(-1),
                             num_labels=len(model.label_names))
-    record = clf.metrics_record(evaluation, rt.profile, model, data, config, result.seconds)
+    record = {**clf.metrics_record(evaluation, rt.profile, model, data, config, result.seconds),
+              "validation": result.epochs}
     trainer.save_model(str(args.output_dir / "model"))  # safetensors, on the main process only
     if trainer.is_world_process_zero():
         # The Trainer also pickles its arguments there; the course ships safetensors and JSON only.

@@ -331,3 +331,49 @@ def seed_spread(studies: dict[str, np.ndarray], words: Sequence[str], focus: Seq
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def reliability(rows: Sequence[dict], title: str = "Reliability diagram"):
+    """Accuracy against confidence, one bar per confidence group (``classifier.reliability``), with
+    the diagonal where a calibrated model's bars would end; bar labels give each group's size."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    width = rows[0]["to"] - rows[0]["from"] if rows else 0.1
+    for row in rows:
+        ax.bar(row["from"], row["accuracy"], width=width, align="edge", color="tab:blue", alpha=0.75,
+               edgecolor="white")
+        ax.plot(row["mean confidence"], row["accuracy"], "o", color="black", markersize=4)
+        ax.annotate(f"{row['texts']:,}", (row["from"] + width / 2, row["accuracy"]), ha="center",
+                    va="bottom", fontsize=8)
+    ax.plot([0, 1], [0, 1], "--", color="gray", label="calibrated: accuracy = confidence")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.08)
+    ax.set_xlabel("confidence: the probability given to the predicted topic")
+    ax.set_ylabel("accuracy of the texts in the group")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curve(curves: dict[str, Sequence[dict]], title: str, reference: dict[str, Sequence[dict]] | None = None):
+    """Test accuracy against training examples per class (log scale): for each method the mean
+    over its random draws with a band of one standard deviation; ``reference`` methods (read from
+    a reference-results file) are drawn dashed. "all" sits at its real number of texts per class."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    styles = [(curves, "-"), (reference or {}, "--")]
+    for group, line in styles:
+        for name, points in group.items():
+            x = [p["train_texts"] / 4 for p in points]
+            mean = np.array([p["mean"] for p in points])
+            spread = np.array([p["spread"] for p in points])
+            label = name if line == "-" else f"{name} (reference run)"
+            (drawn,) = ax.plot(x, mean, line, marker="o", label=label)
+            ax.fill_between(x, mean - spread, mean + spread, color=drawn.get_color(), alpha=0.15)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("training examples per class (log scale; the last point: all of them)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

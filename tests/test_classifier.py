@@ -15,8 +15,8 @@ import pytest
 import lmcourse
 from lmcourse import classifier as clf
 from lmcourse import finetune, widgets
-from lmcourse.data import (AG_NEWS_LABELS, DataFormatError, DataUnavailableError, LabelledTexts,
-                           TopicData, load_ag_news, load_bundled_headlines, read_ag_news_csv,
+from lmcourse.data import (AG_NEWS_LABELS, VALIDATION_FRACTION, DataFormatError, DataUnavailableError, LabelledTexts,
+                           TopicData, load_ag_news, load_bundled_headlines, load_local_ag_news, read_ag_news_csv,
                            stratified_sample)
 from lmcourse.protocol import InputRules
 
@@ -72,11 +72,30 @@ def test_bundled_headlines_split_is_balanced_and_fixed(monkeypatch):
     monkeypatch.delenv("LMCOURSE_DATA_DIR", raising=False)
     data = load_ag_news("offline")
     assert data.name == "course headlines" and "LMCOURSE_DATA_DIR is not set" in data.source
-    assert (len(data.train), len(data.test)) == (360, 120)
-    assert data.train.counts() == dict.fromkeys(AG_NEWS_LABELS, 90)
-    assert data.test.counts() == dict.fromkeys(AG_NEWS_LABELS, 30)
-    assert not set(data.train.texts) & set(data.test.texts)
-    assert load_ag_news("offline").test.texts == data.test.texts
+    parts = data.train, data.validation, data.test
+    total = sum(map(len, parts))
+    assert len(data.test) == round(total * 0.25)
+    per_class = (total - len(data.test)) // len(AG_NEWS_LABELS)  # validation: rounded within each class
+    assert len(data.validation) == len(AG_NEWS_LABELS) * round(per_class * VALIDATION_FRACTION)
+    for part in parts:  # every part holds the four topics in equal numbers
+        assert len(set(part.counts().values())) == 1, part.counts()
+    texts = [set(part.texts) for part in parts]
+    assert sum(map(len, texts)) == total and len(set.union(*texts)) == total  # no text in two parts
+    again = load_ag_news("offline")
+    assert (again.train.texts, again.validation.texts, again.test.texts) == tuple(p.texts for p in parts)
+
+
+def test_validation_rows_come_from_the_training_rows_and_can_be_merged_back(tmp_path, monkeypatch):
+    write_ag_news(tmp_path)
+    monkeypatch.setenv("LMCOURSE_DATA_DIR", str(tmp_path))
+    data = load_ag_news("offline")
+    whole = load_local_ag_news(tmp_path)
+    assert data.test.texts == whole.test.texts
+    assert sorted(data.train.texts + data.validation.texts) == sorted(whole.train.texts)
+    assert "validation" in data.summary()
+    merged = data.all_training_rows()
+    assert merged.validation is None and sorted(merged.train.texts) == sorted(whole.train.texts)
+    assert "training and validation rows together" in merged.source
 
 
 @pytest.mark.parametrize("point_at", ["parent", "ag_news"])
@@ -146,17 +165,19 @@ def test_stratified_sample_keeps_the_class_shares_and_is_seeded():
         stratified_sample(data, 0)
 
 
-@pytest.mark.parametrize("profile, train, test", [("offline", 1000, 2000), ("cpu", 1200, 1900),
+@pytest.mark.parametrize("profile, train, test", [("offline", 600, 2000), ("cpu", 1200, 1900),
                                                   ("gpu", 2000, 2000)])
 def test_a_local_copy_obeys_the_profile(tmp_path, monkeypatch, profile, train, test):
     monkeypatch.setenv("LMCOURSE_DATA_DIR", str(synthetic_ag_news(tmp_path, 500)))
     data = clf.load_topic_data(profile)
-    assert (len(data.train), len(data.test)) == (train, test)
-    assert data.train.counts() == dict.fromkeys(AG_NEWS_LABELS, train // 4)
+    assert (len(data.train) + len(data.validation), len(data.test)) == (train, test)
+    per_class = {name: n + data.validation.counts()[name] for name, n in data.train.counts().items()}
+    assert per_class == dict.fromkeys(AG_NEWS_LABELS, train // 4)
+    assert data.validation.counts() == dict.fromkeys(AG_NEWS_LABELS, round(train // 4 * VALIDATION_FRACTION))
     if train < 2000:
         assert f"a seeded stratified sample of {train:,} of the 2,000 training rows" in data.source
     assert clf.load_topic_data(profile).train == data.train  # the same rows every time
-    assert len(clf.load_topic_data(profile, train_rows=40).train) == 40  # --max-train-rows
+    assert len(clf.load_topic_data(profile, train_rows=40).all_training_rows().train) == 40  # --max-train-rows
 
 
 # --- the classifier ------------------------------------------------------------------------------
@@ -361,7 +382,9 @@ def test_cli_gpu_profile_wiring_on_cpu(tmp_path):
               "--epochs", "1", "--no-progress", env={"LMCOURSE_DATA_DIR": str(tmp_path / "data")})
     assert out.returncode == 0, out.stderr[-2000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["profile"] == "gpu" and metrics["test_rows"] == 16 and metrics["train_rows"] == 16
+    assert metrics["profile"] == "gpu" and metrics["test_rows"] == 16
+    assert (metrics["train_rows"], metrics["validation_rows"]) == (12, 4)
+    assert [e["epoch"] for e in metrics["validation"]] == [1.0]  # scored on the validation rows each epoch
     assert metrics["data"] == "AG News" and metrics["config"]["learning_rate"] == 2e-5
     assert metrics["config"]["batch_size"] == 32 and 0 <= metrics["accuracy"] <= 1
     assert metrics["label_names"] == list(AG_NEWS_LABELS) and "macro_f1" in metrics

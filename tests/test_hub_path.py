@@ -51,7 +51,7 @@ def test_command_line_cpu_profile_runs_from_the_cache(hub_home, tmp_path):
     assert metrics["profile"] == "cpu" and metrics["model"] == "distilbert-base-uncased"
     assert metrics["model_source"].startswith(FROM_CACHE) and "is unreachable" in metrics["model_source"]
     assert metrics["data"] == "AG News" and FROM_CACHE in metrics["data_source"]
-    assert (metrics["train_rows"], metrics["test_rows"]) == (min(train, 1200), min(test, 1900))
+    assert (metrics["train_rows"] + metrics["validation_rows"], metrics["test_rows"]) == (min(train, 1200), min(test, 1900))
     assert metrics["config"]["learning_rate"] == 5e-5 and metrics["config"]["batch_size"] == 16
     assert (metrics["device"], metrics["precision"]) == ("cpu", "no") and 0 <= metrics["accuracy"] <= 1
 
@@ -62,7 +62,7 @@ def test_command_line_gpu_profile_configuration_runs_on_the_cpu(hub_home, tmp_pa
                        HF_HUB_OFFLINE="1")
     train, test = split_sizes(hub_home)
     assert metrics["profile"] == "gpu" and "HF_HUB_OFFLINE is set" in metrics["model_source"]
-    assert (metrics["train_rows"], metrics["test_rows"]) == (min(train, 6000), test)
+    assert (metrics["train_rows"] + metrics["validation_rows"], metrics["test_rows"]) == (min(train, 6000), test)
     assert metrics["config"]["batch_size"] == 32 and metrics["config"]["learning_rate"] == 2e-5
     assert metrics["config"]["freeze_embeddings"] is False and metrics["precision"] == "no"
 
