@@ -48,6 +48,15 @@ def _parse(answer, what: str, hint: str) -> float | Feedback:
         return Feedback(False, f"Expected a number for {what}, got {answer!r}. Hint: {hint}")
 
 
+def _not_a_function(answer, what: str, signature: str, hint: str) -> Feedback | None:
+    """The Feedback for a function answer that is missing or not a function; None for a function."""
+    if _missing(answer):
+        return Feedback(False, f"No answer yet: replace ... with {what}. Hint: {hint}")
+    if not callable(answer):
+        return Feedback(False, f"Expected a function {signature}, got {answer!r}. Hint: {hint}")
+    return None
+
+
 def _number(answer, expected: float, what: str, hint: str, rel: float = 1e-3) -> Feedback:
     value = _parse(answer, what, hint)
     if isinstance(value, Feedback):
@@ -194,11 +203,9 @@ def check_next_word_sampler(model, context: tuple[str, ...], answer, draws: int 
     hint = ("model.distribution(context) holds every word's probability, in the order of "
             "model.vocab.words; draw one index at random with those probabilities as weights "
             "(not always the likeliest one), and return the word at that index.")
-    if _missing(answer):
-        return Feedback(False, f"No answer yet: replace ... with your function sample_next. Hint: {hint}")
-    if not callable(answer):
-        return Feedback(False, f"Expected a function sample_next(model, context, rng), got {answer!r}. "
-                               f"Hint: {hint}")
+    if (feedback := _not_a_function(answer, "your function sample_next", "sample_next(model, context, rng)",
+                                    hint)) is not None:
+        return feedback
     rng = np.random.default_rng(seed)
     try:
         words = [answer(model, context, rng) for _ in range(draws)]
@@ -404,10 +411,8 @@ def check_macro_f1(answer, confusion=None) -> Feedback:
     hint = ("for class i: tp = confusion[i, i]; precision = tp / (column i's sum), recall = tp / (row "
             "i's sum); F1 = 2 * precision * recall / (precision + recall), and 0 when tp is 0; "
             "macro-F1 is the plain mean of the four F1s.")
-    if _missing(answer):
-        return Feedback(False, f"No answer yet: replace ... with your function macro_f1. Hint: {hint}")
-    if not callable(answer):
-        return Feedback(False, f"Expected a function macro_f1(confusion), got {answer!r}. Hint: {hint}")
+    if (feedback := _not_a_function(answer, "your function macro_f1", "macro_f1(confusion)", hint)) is not None:
+        return feedback
     rng = np.random.default_rng(0)
     tests = [] if confusion is None else [np.asarray(confusion)]
     for n in range(50):
@@ -535,10 +540,9 @@ def check_lstm_step(step) -> Feedback:
     hint = ("z = x @ kernel + h @ recurrent_kernel + bias holds the four gates side by side, in the "
             "order input, forget, candidate, output (split it in 4 along the last axis); the gates use "
             "a sigmoid, the candidate a tanh; the new c keeps f * c and adds i * g; the new h is o * tanh(c).")
-    if _missing(step):
-        return Feedback(False, f"No answer yet: replace ... with your step function. Hint: {hint}")
-    if not callable(step):
-        return Feedback(False, f"Expected a function step(x, h, c, kernel, recurrent_kernel, bias), got {step!r}.")
+    if (feedback := _not_a_function(step, "your step function", "step(x, h, c, kernel, recurrent_kernel, bias)",
+                                    hint)) is not None:
+        return feedback
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 3, 5)).astype("float32")  # 2 sequences, 3 steps, 5 features
     layer = keras.layers.LSTM(4, return_sequences=True)
