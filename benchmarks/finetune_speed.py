@@ -23,7 +23,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -80,9 +79,7 @@ def main() -> int:
         print(f"  {label}: {trainable(config):,} trainable parameters, learning rate {config.learning_rate:g}")
 
     def run(config, rows=data, evaluate=False):
-        model = clf.load_classifier("offline", rows, seed=0)
-        with tempfile.TemporaryDirectory() as out:
-            result = clf.train(model, rows, config, out, progress=False)
+        model, result = clf.fine_tune_fresh("offline", rows, config)
         return result, (clf.evaluate(model, data.test, batch_size=128) if evaluate else None)
 
     warm = data.sampled(64, None)

@@ -632,17 +632,25 @@ def finetune_epochs(texts: int, config: TrainConfig, min_steps: int = 60) -> flo
     return float(max(config.epochs, math.ceil(min_steps / steps_per_epoch)))
 
 
+def fine_tune_fresh(profile: str, data: TopicData, config: TrainConfig,
+                    seed: int = 0) -> tuple[TopicClassifier, TrainResult]:
+    """A fresh copy of the profile's model, fine-tuned on ``data`` without a progress bar, its
+    Trainer's files in a temporary folder: one run of a curve, a reference table or a benchmark."""
+    import tempfile
+
+    model = load_classifier(profile, data, seed=seed)
+    with tempfile.TemporaryDirectory() as out:
+        run = train(model, data, config, out, progress=False)
+    return model, run
+
+
 def finetune_method(profile: str, data: TopicData, config: TrainConfig, seed: int = 0):
     """Curve method: fine-tune a fresh copy of the profile's model on the drawn texts (no
     validation split), score it on ``data.test``."""
-    import tempfile
     from dataclasses import replace
 
     def fit(ids) -> float:
         part = TopicData(data.name, data.source, subset(data.train, ids), data.test, data.label_names)
-        model = load_classifier(profile, part, seed=seed)
-        run_config = replace(config, epochs=finetune_epochs(len(ids), config))
-        with tempfile.TemporaryDirectory() as out:
-            train(model, part, run_config, out, progress=False)
+        model, _ = fine_tune_fresh(profile, part, replace(config, epochs=finetune_epochs(len(ids), config)), seed)
         return evaluate(model, data.test, batch_size=128).accuracy
     return fit

@@ -180,7 +180,6 @@ def finetune_table_row(name: str, train_rows: int, evaluation, seconds: float | 
 def finetune_reference(data_dir: Path) -> int:
     """Chapter 5's real-data figures: settings compared on the validation split, the table of what
     each training set reaches on the real test rows, and the learning curves (see the docstring)."""
-    import tempfile
     from dataclasses import asdict, replace
 
     import lmcourse
@@ -198,10 +197,7 @@ def finetune_reference(data_dir: Path) -> int:
     say = lambda line: print(line, flush=True)  # noqa: E731
 
     def fine_tune(data, run_config=config):
-        model = clf.load_classifier("offline", data, seed=0)
-        with tempfile.TemporaryDirectory() as out:
-            run = clf.train(model, data, run_config, out, progress=False)
-        return model, run
+        return clf.fine_tune_fresh("offline", data, run_config)
 
     # 1. settings compared on the validation split only
     selection = []
